@@ -1,0 +1,7 @@
+#include "cuda_args.h"
+
+namespace cellrt::bind {
+
+void register_watershed_cuda(py::module_& m) { (void)m; }
+
+}  // namespace cellrt::bind

@@ -1,0 +1,1 @@
+// attention_fusion CPU driver: filled in by the attention_fusion implementation.

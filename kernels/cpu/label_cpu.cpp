@@ -1,0 +1,1 @@
+// label CPU driver: filled in by the label implementation.

@@ -1,0 +1,1 @@
+// nms CPU driver: filled in by the nms implementation.

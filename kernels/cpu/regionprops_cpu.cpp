@@ -1,0 +1,1 @@
+// regionprops CPU driver: filled in by the regionprops implementation.

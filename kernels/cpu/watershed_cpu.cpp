@@ -1,0 +1,1 @@
+// watershed CPU driver: filled in by the watershed implementation.

@@ -1,0 +1,1 @@
+// attention_fusion CUDA launchers: filled in by the attention_fusion implementation.

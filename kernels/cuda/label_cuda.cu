@@ -1,0 +1,1 @@
+// label CUDA launchers: filled in by the label implementation.

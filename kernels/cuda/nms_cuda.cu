@@ -1,0 +1,1 @@
+// nms CUDA launchers: filled in by the nms implementation.

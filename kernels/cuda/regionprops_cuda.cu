@@ -1,0 +1,1 @@
+// regionprops CUDA launchers: filled in by the regionprops implementation.

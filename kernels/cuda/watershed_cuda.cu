@@ -1,0 +1,1 @@
+// watershed CUDA launchers: filled in by the watershed implementation.

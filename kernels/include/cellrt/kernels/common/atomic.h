@@ -1,0 +1,70 @@
+// Atomics that compile on both sides. On the device they are atomicAdd / atomicCAS / atomicMin;
+// on the host they are std::atomic_ref operations, so the CPU emulation of order-dependent GPU
+// kernels (union-find labelling, scatter-add backward) runs the very same element functions,
+// and is correct even when an OpenMP loop calls them concurrently.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "cellrt/kernels/common/hd.h"
+
+#if !defined(__CUDA_ARCH__)
+#include <atomic>
+#endif
+
+namespace cellrt {
+
+template <typename T>
+CELLRT_HD T atomic_add(T* addr, T val) {
+#if defined(__CUDA_ARCH__)
+  return atomicAdd(addr, val);
+#else
+  std::atomic_ref<T> ref(*addr);
+  if constexpr (std::is_integral_v<T>) {
+    return ref.fetch_add(val, std::memory_order_relaxed);
+  } else {
+    // A CAS loop rather than fetch_add: same code path for float, double and half-like types.
+    T old = ref.load(std::memory_order_relaxed);
+    while (!ref.compare_exchange_weak(old, old + val, std::memory_order_relaxed)) {
+    }
+    return old;
+  }
+#endif
+}
+
+// Returns the value that was at *addr before the call (like atomicCAS).
+template <typename T>
+CELLRT_HD T atomic_cas(T* addr, T expected, T desired) {
+#if defined(__CUDA_ARCH__)
+  return atomicCAS(addr, expected, desired);
+#else
+  std::atomic_ref<T> ref(*addr);
+  ref.compare_exchange_strong(expected, desired, std::memory_order_relaxed);
+  return expected;
+#endif
+}
+
+template <typename T>
+CELLRT_HD T atomic_min(T* addr, T val) {
+#if defined(__CUDA_ARCH__)
+  return atomicMin(addr, val);
+#else
+  std::atomic_ref<T> ref(*addr);
+  T old = ref.load(std::memory_order_relaxed);
+  while (val < old && !ref.compare_exchange_weak(old, val, std::memory_order_relaxed)) {
+  }
+  return old;
+#endif
+}
+
+template <typename T>
+CELLRT_HD T atomic_load(const T* addr) {
+#if defined(__CUDA_ARCH__)
+  return *reinterpret_cast<const volatile T*>(addr);
+#else
+  return std::atomic_ref<T>(*const_cast<T*>(addr)).load(std::memory_order_relaxed);
+#endif
+}
+
+}  // namespace cellrt

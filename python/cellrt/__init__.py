@@ -1,0 +1,19 @@
+"""cellrt: fast, trustworthy cell and nucleus instance segmentation.
+
+The compiled core (``cellrt._core``, and ``cellrt._cuda`` where nvcc was present at build time)
+holds the post-processing kernels; :mod:`cellrt.ops` is their public, documented interface.
+"""
+
+from cellrt._backend import HAS_CUDA, build_info
+from cellrt._version import __version__
+
+__all__ = ["HAS_CUDA", "__version__", "build_info", "ops"]
+
+
+def __getattr__(name):
+    # `cellrt.ops` is imported on first use so `import cellrt` stays cheap.
+    if name == "ops":
+        import importlib
+
+        return importlib.import_module("cellrt.ops")
+    raise AttributeError(f"module 'cellrt' has no attribute {name!r}")
