@@ -7,23 +7,22 @@ why not, so asking for ``backend="cuda"`` fails with that reason instead of a ba
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import platform
 
 from cellrt import _core
 
-try:
-    from cellrt import _cuda  # noqa: F401  (optional module)
-except ImportError as exc:  # not built (no nvcc at build time), or its shared libs are missing
-    _cuda = None
-    _CUDA_IMPORT_ERROR = str(exc)
+_cuda = None
+if importlib.util.find_spec("cellrt._cuda") is None:
+    CUDA_UNAVAILABLE_REASON = "cellrt was built without CUDA (nvcc was not found at build time)"
 else:
-    _CUDA_IMPORT_ERROR = ""
+    try:
+        _cuda = importlib.import_module("cellrt._cuda")
+    except ImportError as exc:  # built, but a shared library it needs is missing
+        CUDA_UNAVAILABLE_REASON = f"cellrt._cuda failed to import: {exc}"
 
 if _cuda is None:
-    if "No module named" in _CUDA_IMPORT_ERROR:
-        CUDA_UNAVAILABLE_REASON = "cellrt was built without CUDA (nvcc was not found at build time)"
-    else:
-        CUDA_UNAVAILABLE_REASON = f"cellrt._cuda failed to import: {_CUDA_IMPORT_ERROR}"
     CUDA_DEVICE_COUNT = 0
 else:
     CUDA_DEVICE_COUNT, _reason = _cuda.device_status()
