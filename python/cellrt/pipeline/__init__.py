@@ -1,0 +1,1 @@
+"""Inference pipeline: normalise, tile, run the network, post-process, stitch."""

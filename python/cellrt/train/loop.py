@@ -1,0 +1,142 @@
+"""Training loop for RepSNet: AdamW + cosine schedule, a checkpoint every epoch, --resume,
+fixed seeds, a one-line progress report with loss and validation metrics, and a log file."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from cellrt.models import RepSNet, RepSNetConfig
+from cellrt.train.data import Sample, augment
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 100
+    batch_size: int = 8
+    crop: int = 256
+    steps_per_epoch: int = 0  # 0: one pass worth of crops over the training images
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 100
+    seed: int = 0
+    threads: int = 2
+    loss_weights: dict = field(default_factory=lambda: {"fg": 1.0, "dist": 1.0, "type": 0.5})
+
+
+def losses(out: dict, fg: torch.Tensor, dist: torch.Tensor, cls: torch.Tensor | None,
+           dist_scale: float) -> dict[str, torch.Tensor]:
+    """Per-head losses: cross-entropy on foreground; L1 on scaled distances and cross-entropy on
+    type, both on foreground pixels only (background has no boundary distance and no type)."""
+    terms = {"fg": F.cross_entropy(out["fg"], fg)}
+    on = fg.unsqueeze(1).float()
+    n_on = on.sum().clamp_min(1.0)
+    terms["dist"] = ((out["dist"] - dist / dist_scale).abs() * on).sum() / (4 * n_on)
+    if cls is not None and "type" in out:
+        terms["type"] = F.cross_entropy(out["type"], cls - 1, ignore_index=-1)
+    return terms
+
+
+def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    t = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
+    return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
+
+
+def _batch(samples: list[Sample], idx: np.ndarray, crop: int, rng: np.random.Generator):
+    parts = [augment(samples[i], crop, rng) for i in idx]
+    img = torch.from_numpy(np.stack([p[0] for p in parts]))
+    fg = torch.from_numpy(np.stack([p[1] for p in parts]))
+    dist = torch.from_numpy(np.stack([p[2] for p in parts]))
+    cls = None
+    if parts[0][3] is not None:
+        cls = torch.from_numpy(np.stack([p[3] for p in parts]).astype(np.int64))
+    return img, fg, dist, cls
+
+
+class Progress:
+    """A single updating line on a terminal, plain lines otherwise; everything also to the log."""
+
+    def __init__(self, log_path: Path):
+        self.log = open(log_path, "a", buffering=1)
+        self.tty = sys.stderr.isatty()
+
+    def line(self, text: str, final: bool = False) -> None:
+        if self.tty:
+            sys.stderr.write("\r" + text[:160].ljust(160) + ("\n" if final else ""))
+            sys.stderr.flush()
+        elif final:
+            print(text, file=sys.stderr, flush=True)
+        if final:
+            self.log.write(text + "\n")
+
+
+def train(model_cfg: RepSNetConfig, train_samples: list[Sample], out_dir: str | Path,
+          cfg: TrainConfig, resume: bool = False,
+          validate: Callable[[RepSNet], dict] | None = None, val_every: int = 5) -> Path:
+    """Train and return the path of the last checkpoint. `validate(model)` returns metrics
+    (e.g. AP@0.5, PQ on the val split) reported every `val_every` epochs and at the end."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    model = RepSNet(model_cfg)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = cfg.steps_per_epoch or max(1, math.ceil(len(train_samples) / cfg.batch_size))
+    total = steps * cfg.epochs
+    start_epoch, history = 0, []
+    ckpt_path = out / "last.pt"
+    if resume:
+        if not ckpt_path.is_file():
+            raise ValueError(f"train: --resume given but {ckpt_path} does not exist")
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start_epoch, history = ckpt["epoch"], ckpt["history"]
+    progress = Progress(out / "train.log")
+    progress.line(f"train: {len(train_samples)} images, {cfg.epochs} epochs x {steps} steps, "
+                  f"batch {cfg.batch_size}, crop {cfg.crop}, start epoch {start_epoch}", final=True)
+    for epoch in range(start_epoch, cfg.epochs):
+        # A per-epoch generator seeded from (seed, epoch) makes a resumed run identical.
+        rng = np.random.default_rng([cfg.seed, epoch])
+        model.train()
+        t0, sums = time.perf_counter(), {}
+        for s in range(steps):
+            step = epoch * steps + s
+            for group in opt.param_groups:
+                group["lr"] = _lr_at(step, total, cfg)
+            idx = rng.integers(0, len(train_samples), cfg.batch_size)
+            img, fg, dist, cls = _batch(train_samples, idx, cfg.crop, rng)
+            terms = losses(model(img), fg, dist, cls, model_cfg.dist_scale)
+            loss = sum(cfg.loss_weights[k] * v for k, v in terms.items())
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach())
+            progress.line(f"epoch {epoch + 1}/{cfg.epochs} step {s + 1}/{steps} "
+                          f"loss {float(loss.detach()):.4f} lr {opt.param_groups[0]['lr']:.2e}")
+        record = {"epoch": epoch + 1, "seconds": round(time.perf_counter() - t0, 1),
+                  **{k: round(v / steps, 5) for k, v in sums.items()}}
+        if validate is not None and ((epoch + 1) % val_every == 0 or epoch + 1 == cfg.epochs):
+            model.eval()
+            with torch.no_grad():
+                record["val"] = validate(model)
+        history.append(record)
+        progress.line("epoch " + json.dumps(record), final=True)
+        tmp = out / "last.pt.tmp"
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "epoch": epoch + 1, "history": history, "model_config": model_cfg.to_dict(),
+                    "train_config": asdict(cfg)}, tmp)
+        tmp.replace(ckpt_path)  # atomic: a kill mid-save never leaves a broken checkpoint
+    return ckpt_path

@@ -1,0 +1,45 @@
+"""Training targets derived from instance labels (NumPy only, so they are testable without torch)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _run_offsets(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Along the last axis: for each pixel, 1 + the number of same-label pixels before it in its
+    run (distance to the run's start edge) and likewise to the run's end edge."""
+    h, w = labels.shape
+    x = np.broadcast_to(np.arange(w, dtype=np.int64), (h, w))
+    starts = np.ones((h, w), dtype=bool)
+    starts[:, 1:] = labels[:, 1:] != labels[:, :-1]
+    start_idx = np.maximum.accumulate(np.where(starts, x, 0), axis=1)
+    ends = np.ones((h, w), dtype=bool)
+    ends[:, :-1] = starts[:, 1:]
+    end_idx = np.minimum.accumulate(np.where(ends, x, w - 1)[:, ::-1], axis=1)[:, ::-1]
+    return (x - start_idx + 1), (end_idx - x + 1)
+
+
+def boundary_distances(labels: np.ndarray) -> np.ndarray:
+    """Distances from each instance pixel to its instance's boundary going left, right, up, down.
+
+    A pixel on the boundary has distance 1 (the boundary lies half a pixel beyond its centre,
+    rounded up, so every foreground pixel has all four distances >= 1). Background pixels get 0.
+    The image border counts as a boundary. Returns float32 (4, H, W): left, right, up, down.
+    """
+    if labels.ndim != 2:
+        raise ValueError(f"boundary_distances: labels must be 2-D, got shape {labels.shape}")
+    left, right = _run_offsets(labels)
+    up_t, down_t = _run_offsets(np.ascontiguousarray(labels.T))
+    out = np.stack([left, right, up_t.T, down_t.T]).astype(np.float32)
+    out[:, labels == 0] = 0.0
+    return out
+
+
+def centerness(dist: np.ndarray) -> np.ndarray:
+    """FCOS-style centerness from (4, H, W) distances: sqrt(min(l,r)/max(l,r) * min(u,d)/max(u,d)).
+    1 at an object's centre, falling towards its boundary; 0 where distances are 0."""
+    l, r, u, d = np.maximum(dist, 0.0)
+    eps = 1e-6
+    h = np.minimum(l, r) / (np.maximum(l, r) + eps)
+    v = np.minimum(u, d) / (np.maximum(u, d) + eps)
+    return np.sqrt(h * v).astype(np.float32)
