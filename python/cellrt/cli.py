@@ -27,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="build facts: version, compiler, OpenMP, SIMD, CUDA, GPU")
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     info.set_defaults(func=_cmd_info)
+    from cellrt.train.cli import add_parser as add_train
+
+    add_train(sub)
     return parser
 
 
