@@ -1,0 +1,93 @@
+"""Checkpoint -> model package: fold the re-parameterisable branches, export the deploy graph to
+ONNX with dynamic batch/height/width, and write config + ONNX + training weights in one file."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from cellrt.models import RepSNet, RepSNetConfig
+from cellrt.runtime.package import write_package
+
+OPSET = 17
+
+
+class DeployHead(nn.Module):
+    """Network + the output transforms every backend needs, inside the graph: foreground
+    probability, distances in pixels (non-negative), type probabilities."""
+
+    def __init__(self, net: RepSNet):
+        super().__init__()
+        self.net = net
+        self.dist_scale = float(net.config.dist_scale)
+
+    def forward(self, image: torch.Tensor):
+        out = self.net(image)
+        fg = torch.softmax(out["fg"], dim=1)[:, 1:2]
+        dist = torch.relu(out["dist"]) * self.dist_scale
+        if "type" in out:
+            return fg, dist, torch.softmax(out["type"], dim=1)
+        return fg, dist
+
+
+def receptive_radius(cfg: RepSNetConfig) -> int:
+    """Radius (pixels) of the receptive field of one output pixel through the deepest path: each
+    3x3 conv at scale s adds s, each stride-2 conv adds its input scale, each 2x up-sampling from
+    scale 2s adds s. 1x1 branches add nothing."""
+    n, levels = cfg.blocks_per_stage, len(cfg.widths)
+    r = n  # stem at scale 1
+    for i in range(levels - 1):
+        s = 2 ** i
+        r += s + (n - 1) * 2 * s  # encoder stage: strided conv at scale s, then n-1 at 2s
+        r += s + n * s  # decoder: up-sampling into scale s, then n fuse blocks at scale s
+    return r
+
+
+def deploy_model(checkpoint: dict) -> RepSNet:
+    cfg = RepSNetConfig(**checkpoint["model_config"])
+    net = RepSNet(cfg)
+    net.load_state_dict(checkpoint["model"])
+    return net.eval().switch_to_deploy()
+
+
+def export_onnx(net: RepSNet) -> bytes:
+    head = DeployHead(net).eval()
+    names = ["fg_prob", "dist"] + (["type_prob"] if net.config.num_classes else [])
+    x = torch.zeros(1, net.config.in_channels, 64, 64)
+    axes = {"image": {0: "batch", 2: "height", 3: "width"}}
+    axes.update({n: {0: "batch", 2: "height", 3: "width"} for n in names})
+    buf = io.BytesIO()
+    torch.onnx.export(head, (x,), buf, input_names=["image"], output_names=names,
+                      dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    return buf.getvalue()
+
+
+def package_from_checkpoint(ckpt_path: str | Path, out: str | Path, *, name: str,
+                            postprocess: dict, class_names: list[str], card: dict,
+                            object_halo: int = 96, tile: int = 1024) -> Path:
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    net = deploy_model(ckpt)
+    cfg = net.config
+    align = cfg.downsample
+    context = -(-(receptive_radius(cfg) + align) // align) * align
+    weights = io.BytesIO()
+    torch.save({"model": ckpt["model"], "model_config": ckpt["model_config"]}, weights)
+    config = {
+        "name": name,
+        "family": "repsnet",
+        "in_channels": cfg.in_channels,
+        "normalization": {"kind": "percentile", "percentiles": [1.0, 99.8], "scope": "image"},
+        "align": align,
+        "context": context,
+        "object_halo": object_halo,
+        "tile": tile,
+        "outputs": ["fg_prob", "dist"] + (["type_prob"] if cfg.num_classes else []),
+        "model_config": cfg.to_dict(),
+        "postprocess": postprocess,
+        "class_names": class_names,
+        "card": card,
+    }
+    return write_package(out, config, export_onnx(net), weights.getvalue())

@@ -1,0 +1,84 @@
+"""Tile plans whose tiled result equals the whole-image result.
+
+Three nested windows per tile (all in image pixel coordinates, half-open):
+  core    the pixels this tile owns; cores partition the image.
+  region  core + `object_halo`: the window post-processed by this tile. An instance is kept by
+          the tile whose core contains the top-left corner of its foreground component's bounding
+          box, provided the component does not touch the region's edge (inside the image) — so it
+          was seen whole and, because the watershed of one foreground component depends only on
+          that component, it is exactly what whole-image post-processing produces.
+  net     region + `context`: the network input. With context >= the network's receptive-field
+          radius, and every window starting at a multiple of the network's down-sampling factor,
+          the dense maps inside the region equal those of a whole-image run.
+A whole-image run is the plan with one tile, so both go through the same code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+Window = tuple[int, int, int, int]  # y0, x0, y1, x1
+
+
+@dataclass(frozen=True)
+class Tile:
+    index: int
+    core: Window
+    region: Window
+    net: Window
+
+
+def _round_up(v: int, m: int) -> int:
+    return -(-v // m) * m
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    height: int
+    width: int
+    tile: int  # core side (pixels); 0 or >= the image side means one tile
+    object_halo: int
+    context: int
+    align: int = 1
+
+    def __post_init__(self):
+        for name in ("height", "width"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"TilePlan: {name} must be > 0, got {getattr(self, name)}")
+        for name in ("tile", "object_halo", "context"):
+            v = getattr(self, name)
+            if v < 0 or v % self.align:
+                raise ValueError(f"TilePlan: {name} must be a non-negative multiple of "
+                                 f"{self.align} (the network's down-sampling), got {v}")
+
+    @classmethod
+    def create(cls, shape: tuple[int, int], tile: int | None, object_halo: int, context: int,
+               align: int) -> "TilePlan":
+        """Round tile/halo/context up to multiples of `align`; tile None or 0 = whole image."""
+        h, w = shape
+        t = 0 if not tile else _round_up(tile, align)
+        if t >= max(h, w):
+            t = 0
+        return cls(h, w, t, _round_up(object_halo, align), _round_up(context, align), align)
+
+    def _starts(self, n: int) -> list[int]:
+        return [0] if self.tile == 0 else list(range(0, n, self.tile))
+
+    def __iter__(self) -> Iterator[Tile]:
+        h, w = self.height, self.width
+        i = 0
+        for y in self._starts(h):
+            for x in self._starts(w):
+                y1 = h if self.tile == 0 else min(h, y + self.tile)
+                x1 = w if self.tile == 0 else min(w, x + self.tile)
+                core = (y, x, y1, x1)
+                region = (max(0, y - self.object_halo), max(0, x - self.object_halo),
+                          min(h, y1 + self.object_halo), min(w, x1 + self.object_halo))
+                net = (max(0, region[0] - self.context), max(0, region[1] - self.context),
+                       min(h, region[2] + self.context), min(w, region[3] + self.context))
+                yield Tile(i, core, region, net)
+                i += 1
+
+    def __len__(self) -> int:
+        return len(self._starts(self.height)) * len(self._starts(self.width))

@@ -1,0 +1,1 @@
+"""Model packages and the backends that run them."""
