@@ -1,0 +1,143 @@
+"""Result files: label TIFF, object table CSV, outline overlay PNG, GeoJSON polygons.
+
+Every file is written to a temporary name in the destination folder and renamed into place, so
+an interrupted run never leaves a half-written file under the final name."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+# Outline colours per class id (RGB), cycling; class 1 is yellow so one-class models look familiar.
+_PALETTE = np.array([[255, 255, 0], [0, 255, 255], [255, 0, 255], [0, 255, 0], [255, 128, 0],
+                     [128, 128, 255]], dtype=np.uint8)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def labels_tiff_bytes(labels: np.ndarray) -> bytes:
+    import tifffile
+
+    dtype = np.uint16 if labels.max(initial=0) < 2**16 else np.uint32
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, labels.astype(dtype), compression="zlib")
+    return buf.getvalue()
+
+
+def objects_csv_bytes(table: dict, class_names: list[str]) -> bytes:
+    n = len(table["id"])
+    means = np.asarray(table.get("mean_intensity", np.zeros((n, 0)))).reshape(n, -1)
+    header = ["id", "class", "class_name", "score", "area", "centroid_y", "centroid_x",
+              "bbox_y0", "bbox_x0", "bbox_y1", "bbox_x1"]
+    header += [f"mean_intensity_{c}" for c in range(means.shape[1])]
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(header)
+    for i in range(n):
+        cls = int(table["class"][i])
+        name = class_names[cls - 1] if 0 < cls <= len(class_names) else str(cls)
+        cy, cx = table["centroid"][i]
+        row = [int(table["id"][i]), cls, name, f"{float(table['score'][i]):.4f}",
+               int(table["area"][i]), f"{cy:.3f}", f"{cx:.3f}", *map(int, table["bbox"][i])]
+        row += [f"{v:.4f}" for v in means[i]]
+        w.writerow(row)
+    return out.getvalue().encode()
+
+
+def outlines(labels: np.ndarray) -> np.ndarray:
+    """Boolean mask of instance pixels with a 4-neighbour of another label (inner boundaries)."""
+    edge = np.zeros(labels.shape, dtype=bool)
+    edge[:-1] |= labels[:-1] != labels[1:]
+    edge[1:] |= labels[1:] != labels[:-1]
+    edge[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    return edge & (labels > 0)
+
+
+def display_rgb(image: np.ndarray) -> np.ndarray:
+    """Any supported image -> uint8 RGB for display (percentile stretch over the whole image)."""
+    from cellrt.pipeline.normalize import normalize
+
+    rgb = normalize(image, 3 if image.ndim == 3 else 1)
+    rgb = np.clip(rgb * 255.0, 0, 255).astype(np.uint8)
+    return np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb
+
+
+def overlay_png_bytes(image: np.ndarray, labels: np.ndarray, table: dict) -> bytes:
+    import cv2
+
+    rgb = display_rgb(image)
+    cls_of = np.zeros(int(labels.max(initial=0)) + 1, dtype=np.int64)
+    cls_of[np.asarray(table["id"], dtype=np.int64)] = np.asarray(table["class"], dtype=np.int64)
+    edge = outlines(labels)
+    rgb[edge] = _PALETTE[(cls_of[labels[edge]] - 1) % len(_PALETTE)]
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:
+        raise ValueError("overlay: PNG encoding failed")
+    return png.tobytes()
+
+
+def geojson_bytes(labels: np.ndarray, table: dict, class_names: list[str]) -> bytes:
+    """QuPath-compatible FeatureCollection: one detection polygon per instance (outer contour,
+    pixel-corner coordinates x, y), with class and measurements."""
+    import cv2
+
+    feats = []
+    for i in range(len(table["id"])):
+        lid = int(table["id"][i])
+        y0, x0, y1, x1 = map(int, table["bbox"][i])
+        crop = (labels[y0:y1, x0:x1] == lid).astype(np.uint8)
+        # OpenCV traces boundary pixel centres. On the 2x up-sampled (and 1-padded) mask the
+        # boundary pixels sit on even coordinates at left/top edges and odd ones at right/bottom
+        # edges, so ceil(b / 2) - 1 is exactly the pixel-corner coordinate: the polygon covers
+        # its pixels, QuPath's convention.
+        big = np.kron(np.pad(crop, 1), np.ones((2, 2), np.uint8))
+        contours, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        if not contours:
+            continue
+        c = max(contours, key=cv2.contourArea)[:, 0, :].astype(np.float64)
+        pts = np.ceil(c / 2.0) - 1.0 + [x0, y0]
+        pts = pts[np.r_[True, np.any(pts[1:] != pts[:-1], axis=1)]]  # drop repeated vertices
+        ring = pts.tolist() + [pts[0].tolist()]
+        cls = int(table["class"][i])
+        name = class_names[cls - 1] if 0 < cls <= len(class_names) else str(cls)
+        feats.append({
+            "type": "Feature",
+            "id": str(lid),
+            "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {
+                "objectType": "detection",
+                "classification": {"name": name},
+                "measurements": {"id": lid, "score": round(float(table["score"][i]), 4),
+                                 "area": int(table["area"][i])},
+            },
+        })
+    return json.dumps({"type": "FeatureCollection", "features": feats}).encode()
+
+
+def write_outputs(outdir: str | Path, stem: str, image: np.ndarray, result) -> list[Path]:
+    """All four outputs of one image; every file is encoded before any is written."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    blobs = {
+        f"{stem}_labels.tif": labels_tiff_bytes(result.labels),
+        f"{stem}_objects.csv": objects_csv_bytes(result.table, result.class_names),
+        f"{stem}_overlay.png": overlay_png_bytes(image, result.labels, result.table),
+        f"{stem}.geojson": geojson_bytes(result.labels, result.table, result.class_names),
+    }
+    return [atomic_write_bytes(outdir / name, data) for name, data in blobs.items()]
