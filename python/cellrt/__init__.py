@@ -7,13 +7,15 @@ holds the post-processing kernels; :mod:`cellrt.ops` is their public, documented
 from cellrt._backend import HAS_CUDA, build_info
 from cellrt._version import __version__
 
-__all__ = ["HAS_CUDA", "__version__", "build_info", "ops"]
+__all__ = ["HAS_CUDA", "__version__", "build_info", "ops", "segment"]
 
 
 def __getattr__(name):
-    # `cellrt.ops` is imported on first use so `import cellrt` stays cheap.
-    if name == "ops":
-        import importlib
+    # Imported on first use so `import cellrt` stays cheap.
+    import importlib
 
+    if name == "ops":
         return importlib.import_module("cellrt.ops")
+    if name == "segment":
+        return importlib.import_module("cellrt.pipeline.api").segment
     raise AttributeError(f"module 'cellrt' has no attribute {name!r}")

@@ -27,8 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="build facts: version, compiler, OpenMP, SIMD, CUDA, GPU")
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     info.set_defaults(func=_cmd_info)
+    from cellrt.pipeline.cli import add_parsers as add_segment
     from cellrt.train.cli import add_parser as add_train
 
+    add_segment(sub)
     add_train(sub)
     return parser
 
