@@ -90,6 +90,6 @@ def run_demo(args: argparse.Namespace) -> int:
     ap = average_precision(truth, res.labels, thresholds=[0.5])
     pq = panoptic_quality(truth, res.labels)
     print(f"demo: {image_path.name}: {res.count} nuclei found, {int(truth.max())} annotated")
-    print(f"demo: AP@0.5 = {ap['ap'][0]:.3f}  PQ = {pq['pq']:.3f}")
+    print(f"demo: AP@0.5 = {ap.ap[0]:.3f}  PQ = {pq.pq:.3f}")
     print("demo: wrote " + ", ".join(str(p) for p in paths))
     return 0
