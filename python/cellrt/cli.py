@@ -31,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     from cellrt.train.cli import add_parser as add_train
 
     add_segment(sub)
+    from cellrt.pipeline.evaluate import add_parser as add_eval
+
+    add_eval(sub)
     add_train(sub)
     return parser
 
