@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import torch
 
-from cellrt.ops import attention_fusion as _ops
+from cellrt.ops.attention_fusion import attention_fusion as _forward_kernel
+from cellrt.ops.attention_fusion import attention_fusion_backward as _backward_kernel
 
 Tensor = torch.Tensor
 
@@ -19,7 +20,7 @@ Tensor = torch.Tensor
 def attention_fusion(features: Tensor, mask_logits: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """``features * (1 + sigmoid(weight[c] * mask_logits + bias[c]))``; see
     :func:`cellrt.ops.attention_fusion`."""
-    return _ops.attention_fusion(features, mask_logits, weight, bias)
+    return _forward_kernel(features, mask_logits, weight, bias)
 
 
 @attention_fusion.register_fake
@@ -34,7 +35,7 @@ def attention_fusion_backward(grad_out: Tensor, features: Tensor, mask_logits: T
                               ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """Gradients (features, mask_logits, weight, bias); see
     :func:`cellrt.ops.attention_fusion.attention_fusion_backward`."""
-    return _ops.attention_fusion_backward(grad_out, features, mask_logits, weight, bias)
+    return _backward_kernel(grad_out, features, mask_logits, weight, bias)
 
 
 @attention_fusion_backward.register_fake
