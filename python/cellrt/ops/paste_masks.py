@@ -58,7 +58,10 @@ def paste_masks(masks: Any, boxes: Any, scores: Any, image_shape, threshold: flo
 
     and its probability is the bilinear interpolation of the mask at ``(u, v)`` with zeros
     outside the mask, i.e. ``torch.nn.functional.grid_sample(mask, grid, mode="bilinear",
-    padding_mode="zeros", align_corners=False)`` with the grid normalised over the box. It is
+    padding_mode="zeros", align_corners=False)`` with the grid normalised over the box
+    (interpolated along x within the two rows, then along y, so a constant region of the mask
+    interpolates to exactly its value; grid_sample's sum of four weight products can round 1.0
+    up by one ulp, the only place where the two can disagree in float64). It is
     nonzero only within half a mask cell of the box, and only those pixels are evaluated.
     (torchvision's ``paste_masks_in_image`` instead pads the mask by one cell, resizes it to the
     integer box size and pastes it at integer offsets: up to about a pixel of difference.)

@@ -14,22 +14,26 @@ import numpy as np
 
 
 def _bilinear_zero_padded(mask: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Sample ``mask`` at (v, u) (broadcast arrays), zero outside the mask."""
+    """Sample ``mask`` at (v, u) (broadcast arrays), zero outside the mask.
+
+    Interpolated along u within each of the two rows, then along v, like the kernel: a constant
+    region interpolates to exactly its value (a sum of four weight products, as grid_sample
+    computes, can round 1.0 up to 1 + 2**-52).
+    """
     mh, mw = mask.shape
     u0 = np.floor(u)
     v0 = np.floor(v)
     au = u - u0
     av = v - v0
-    out = np.zeros(np.broadcast(u, v).shape)
-    for dv, wv in ((0, 1.0 - av), (1, av)):
-        for du, wu in ((0, 1.0 - au), (1, au)):
-            cu = u0 + du
-            cv = v0 + dv
-            inside = (cu >= 0) & (cu < mw) & (cv >= 0) & (cv < mh)
-            vals = mask[np.where(inside, cv, 0).astype(np.int64),
-                        np.where(inside, cu, 0).astype(np.int64)]
-            out = out + np.where(inside, wu * wv * vals, 0.0)
-    return out
+
+    def cell(cv, cu):
+        inside = (cu >= 0) & (cu < mw) & (cv >= 0) & (cv < mh)
+        vals = mask[np.where(inside, cv, 0).astype(np.int64), np.where(inside, cu, 0).astype(np.int64)]
+        return np.where(inside, vals, 0.0)
+
+    top = (1.0 - au) * cell(v0, u0) + au * cell(v0, u0 + 1)
+    bottom = (1.0 - au) * cell(v0 + 1, u0) + au * cell(v0 + 1, u0 + 1)
+    return (1.0 - av) * top + av * bottom
 
 
 def paste_masks_ref(masks, boxes, scores, image_shape, threshold: float = 0.5) -> np.ndarray:
