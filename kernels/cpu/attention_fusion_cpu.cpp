@@ -6,7 +6,8 @@
 
 // FP exceptions are never inspected, and under the default -ftrapping-math GCC will not
 // if-convert the selects of the gate (it cannot speculate a conversion that might raise
-// FE_INVALID), so the loops stay scalar: ~4x slower. This flag changes no computed value.
+// FE_INVALID), so the loops stay scalar: measured 5x (forward) and 4x (backward) slower at
+// R=512, C=256, 14x14 on one AVX2 core. This flag changes no computed value.
 // Placed before every include so that all code in this translation unit shares it (GCC refuses to
 // inline between functions with different optimisation flags).
 #if defined(__GNUC__) && !defined(__clang__)
