@@ -7,9 +7,15 @@ Case: R=512 RoIs, C=256 channels, 14 x 14 (a Mask R-CNN mask-head feature batch)
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from tools.bench import _timing
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tools.bench import _timing  # noqa: E402
 
 
 def torch_attention_fusion(features, mask_logits, weight, bias):

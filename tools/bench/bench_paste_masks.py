@@ -9,10 +9,15 @@ overwriting earlier ones.
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 
-from tools.bench import _timing
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tools.bench import _timing  # noqa: E402
 
 
 def torch_paste_masks(masks, boxes, scores, image_shape, threshold=0.5, *, dtype=None,
