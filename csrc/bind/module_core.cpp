@@ -39,6 +39,10 @@ py::dict build_info() {
   d["cxx_standard"] = CELLRT_CXX_STANDARD;
   d["build_type"] = CELLRT_BUILD_TYPE;
   d["simd"] = simd_level();
+  d["march"] = CELLRT_MARCH_FLAG;
+  // How the CUDA option was set when this build was configured, and whether _cuda was built.
+  d["cuda_setting"] = CELLRT_CUDA_SETTING;
+  d["cuda_built"] = static_cast<bool>(CELLRT_CUDA_BUILT);
 #if defined(CELLRT_WITH_OPENMP)
   d["openmp"] = true;
   d["openmp_version"] = _OPENMP;

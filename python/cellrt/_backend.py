@@ -15,7 +15,10 @@ from cellrt import _core
 
 _cuda = None
 if importlib.util.find_spec("cellrt._cuda") is None:
-    CUDA_UNAVAILABLE_REASON = "cellrt was built without CUDA (nvcc was not found at build time)"
+    _setting = _core.build_info()["cuda_setting"]
+    CUDA_UNAVAILABLE_REASON = "cellrt was built without CUDA (" + (
+        "CELLRT_CUDA=OFF)" if _setting == "OFF"
+        else f"CELLRT_CUDA={_setting} and nvcc was not found at build time)")
 else:
     try:
         _cuda = importlib.import_module("cellrt._cuda")
