@@ -125,7 +125,9 @@ py::array_t<int64_t> emulate(const carray<T>& boxes, const carray<double>& score
       s = nms_mask_emulate_cpu<T>(p, sorted_boxes.data(), idxs ? sorted_idxs.data() : nullptr,
                                   mask.data(), order, seed);
     }
-    if (s == Status::kOk) s = nms_reduce_mask(mask.data(), n, p.col_blocks, keep_pos.data(), &count);
+    if (s == Status::kOk) {
+      s = nms_reduce_mask(mask.data(), n, p.col_blocks, keep_pos.data(), &count);
+    }
   }
   throw_if_error("nms_mask_emulated", s);
   py::array_t<int64_t> out(count);
@@ -146,19 +148,19 @@ py::array_t<int64_t> mask_emulated(const py::array& boxes, const py::array& scor
   } else if (order == "shuffled") {
     o = NmsEmulationOrder::kShuffled;
   } else {
-    throw std::invalid_argument(concat(op, ": order must be 'forward', 'reversed' or 'shuffled', got '",
-                                       order, "'"));
+    throw std::invalid_argument(
+        concat(op, ": order must be 'forward', 'reversed' or 'shuffled', got '", order, "'"));
   }
   const carray<double> s = as_carray<double>(op, "scores", scores);
   std::optional<carray<int64_t>> cls;
   if (idxs) cls = as_carray<int64_t>(op, "idxs", *idxs);
   if (py::isinstance<py::array_t<float>>(boxes)) {
-    return emulate<float>(as_carray<float>(op, "boxes", boxes), s, cls ? &*cls : nullptr, iou_threshold, o,
-                          seed);
+    return emulate<float>(as_carray<float>(op, "boxes", boxes), s, cls ? &*cls : nullptr,
+                          iou_threshold, o, seed);
   }
   if (py::isinstance<py::array_t<double>>(boxes)) {
-    return emulate<double>(as_carray<double>(op, "boxes", boxes), s, cls ? &*cls : nullptr, iou_threshold,
-                           o, seed);
+    return emulate<double>(as_carray<double>(op, "boxes", boxes), s, cls ? &*cls : nullptr,
+                           iou_threshold, o, seed);
   }
   throw py::type_error(concat(op, ": boxes must be float32 or float64, got ",
                               py::str(boxes.dtype()).cast<std::string>()));

@@ -94,15 +94,25 @@ bool can_overlap(const T* b, T area) {
          std::isfinite(b[2]) && std::isfinite(b[3]) && std::isfinite(area) && area > T(0);
 }
 
-// Plain greedy scan: each candidate against every kept box. Used for negative (or -inf)
-// thresholds and tiny groups.
+// Plain greedy scan: each candidate against the kept boxes. Used for negative (or -inf)
+// thresholds and tiny groups. Two exact shortcuts keep it linear on degenerate inputs:
+// - a box with a NaN area has a NaN IoU with every box: it is kept and never needs testing;
+// - all kept boxes of exactly zero area act alike (their intersection with anything is 0 and the
+//   union is the other box's area), so only the first one is stored.
+// With a negative threshold the first kept box of non-zero area then suppresses every later box
+// except NaN-area ones, so the kept list stays tiny.
 template <typename T>
 int64_t greedy_scan(const T* boxes, const int64_t* ord, int64_t m, double thr, int64_t* out) {
   std::vector<KeptNode<T>> kept;
+  bool have_zero_area = false;
   int64_t count = 0;
   for (int64_t q = 0; q < m; ++q) {
     const T* c = boxes + 4 * ord[q];
     const T area = nms_box_area(c);
+    if (std::isnan(area)) {
+      out[count++] = ord[q];
+      continue;
+    }
     bool suppressed = false;
     for (const auto& k : kept) {
       if (nms_suppresses(k.b, k.area, c, area, thr)) {
@@ -110,10 +120,13 @@ int64_t greedy_scan(const T* boxes, const int64_t* ord, int64_t m, double thr, i
         break;
       }
     }
-    if (!suppressed) {
-      out[count++] = ord[q];
-      kept.push_back({{c[0], c[1], c[2], c[3]}, area, -1});
+    if (suppressed) continue;
+    out[count++] = ord[q];
+    if (area == T(0)) {
+      if (have_zero_area) continue;
+      have_zero_area = true;
     }
+    kept.push_back({{c[0], c[1], c[2], c[3]}, area, -1});
   }
   return count;
 }
@@ -196,6 +209,7 @@ Grid make_grid(const T* boxes, const int64_t* ord, int64_t m) {
   if (!std::isfinite(g.inv_cell) || !(g.inv_cell > 0)) g.inv_cell = 1.0;
   g.gx = std::isfinite(span_x) && span_x < max_cells ? static_cast<int64_t>(span_x) + 1 : 1;
   g.gy = std::isfinite(span_y) && span_y < max_cells ? static_cast<int64_t>(span_y) + 1 : 1;
+  if (static_cast<double>(g.gx) * static_cast<double>(g.gy) > 4 * max_cells) g.gx = g.gy = 1;
   return g;
 }
 

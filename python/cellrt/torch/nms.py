@@ -1,4 +1,4 @@
-"""``torch.ops.cellrt.nms`` / ``torch.ops.cellrt.batched_nms``: the cellrt kernels as torch custom ops.
+"""torch.ops.cellrt.nms and torch.ops.cellrt.batched_nms: cellrt kernels as torch custom ops.
 
 CPU tensors run the grid-sweep CPU kernel, CUDA tensors the bitmask CUDA path (see
 :mod:`cellrt.ops.nms` for the semantics). The output length depends on the data, so the fake

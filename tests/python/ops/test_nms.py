@@ -87,7 +87,8 @@ def test_reference_matches_torchvision():
 
 
 @pytest.mark.parametrize("n_classes", [1, 3, 40])
-@pytest.mark.parametrize("n", [300, 2500])  # torchvision: offset trick below 1000 boxes, per class above
+# torchvision.ops.batched_nms uses its offset trick below 1000 CPU boxes, per-class NMS above.
+@pytest.mark.parametrize("n", [300, 2500])
 def test_batched_matches_reference_and_torchvision(n, n_classes):
     rng = np.random.default_rng(n * n_classes)
     boxes, scores, _ = cell_like_boxes(rng, n)
@@ -180,7 +181,8 @@ def test_empty_and_single():
     for dtype in (np.float32, np.float64):
         empty = nms(np.zeros((0, 4), dtype), np.zeros(0, np.float32), 0.5)
         assert empty.shape == (0,) and empty.dtype == np.int64
-        assert batched_nms(np.zeros((0, 4), dtype), np.zeros(0), np.zeros(0, np.int64), 0.5).shape == (0,)
+        none = batched_nms(np.zeros((0, 4), dtype), np.zeros(0), np.zeros(0, np.int64), 0.5)
+        assert none.shape == (0,) and none.dtype == np.int64
     et = nms(torch.zeros((0, 4)), torch.zeros(0), 0.5)
     assert isinstance(et, torch.Tensor) and et.shape == (0,) and et.dtype == torch.int64
     np.testing.assert_array_equal(nms(np.array([[1, 2, 3, 4]], np.float32), np.ones(1), 0.5), [0])
@@ -243,11 +245,13 @@ def test_degenerate_and_inverted_boxes():
     np.testing.assert_array_equal(nms(points, np.linspace(1, 0, 50), 0.5), np.arange(50))
 
 
-@pytest.mark.parametrize("dtype,big", [(np.float32, 3e38), (np.float64, 1e300), (np.float32, np.inf)])
+@pytest.mark.parametrize("dtype,big",
+                         [(np.float32, 3e38), (np.float64, 1e300), (np.float32, np.inf)])
 def test_huge_coordinates(dtype, big):
     rng = np.random.default_rng(8)
     boxes, scores, _ = cell_like_boxes(rng, 1200, dtype=dtype)
-    boxes[:5] = [[-big, -big, big, big], [0, 0, big, big], [-big, 0, 50, 60], [1e20, 1e20, 2e20, 2e20],
+    boxes[:5] = [[-big, -big, big, big], [0, 0, big, big], [-big, 0, 50, 60],
+                 [1e20, 1e20, 2e20, 2e20],
                  [big / 2, big / 2, big, big]]
     boxes[5:10] = boxes[:5]  # duplicates of the huge boxes
     boxes[10:20] *= 1e15     # a far-away, scaled cluster stretches the grid extent
@@ -385,23 +389,27 @@ def test_errors():
         nms(boxes[:, :3], scores, 0.5)
     with pytest.raises(ValueError, match=r"nms: boxes must be 2-D, got shape \(20,\)"):
         nms(boxes.ravel(), scores, 0.5)
-    with pytest.raises(ValueError, match=r"nms: scores must have shape \(N,\) with N = 5 boxes, got \(4,\)"):
+    with pytest.raises(ValueError,
+                       match=r"nms: scores must have shape \(N,\) with N = 5 boxes, got \(4,\)"):
         nms(boxes, scores[:4], 0.5)
     with pytest.raises(ValueError, match=r"nms: scores must be 1-D"):
         nms(boxes, scores[:, None], 0.5)
-    with pytest.raises(TypeError, match=r"nms: boxes must have dtype in \(float32, float64\), got int64"):
+    with pytest.raises(TypeError,
+                       match=r"nms: boxes must have dtype in \(float32, float64\), got int64"):
         nms(boxes.astype(np.int64), scores, 0.5)
     with pytest.raises(TypeError, match=r"nms: boxes must have dtype .* got float16"):
         nms(torch.from_numpy(boxes).half(), torch.from_numpy(scores), 0.5)
     with pytest.raises(TypeError, match=r"nms: scores must have dtype .* got int32"):
         nms(boxes, np.arange(5, dtype=np.int32), 0.5)
-    with pytest.raises(TypeError, match="nms: boxes must be a numpy.ndarray or torch.Tensor, got dict"):
+    with pytest.raises(TypeError,
+                       match="nms: boxes must be a numpy.ndarray or torch.Tensor, got dict"):
         nms({}, scores, 0.5)
     with pytest.raises(TypeError, match="nms: iou_threshold must be a real number, got str"):
         nms(boxes, scores, "0.5")
     with pytest.raises(TypeError, match="nms: iou_threshold must be a real number, got bool"):
         nms(boxes, scores, True)
-    with pytest.raises(ValueError, match=r"batched_nms: idxs must have shape \(N,\) with N = 5 boxes, got \(6,\)"):
+    with pytest.raises(ValueError, match=r"batched_nms: idxs must have shape \(N,\) with N = 5 "
+                                         r"boxes, got \(6,\)"):
         batched_nms(boxes, scores, np.zeros(6, np.int64), 0.5)
     with pytest.raises(TypeError, match=r"batched_nms: idxs must have dtype .* got float32"):
         batched_nms(boxes, scores, idxs.astype(np.float32), 0.5)
@@ -434,7 +442,8 @@ def test_torch_custom_ops_opcheck():
     for args in ((b, s, 0.5), (b.double(), s, 0.3), (b[:0], s[:0], 0.5)):
         torch.library.opcheck(torch.ops.cellrt.nms.default, args)
         out = torch.ops.cellrt.nms(*args)
-        np.testing.assert_array_equal(out.numpy(), tv_nms(args[0].numpy(), args[1].numpy(), args[2]))
+        want = tv_nms(args[0].numpy(), args[1].numpy(), args[2])
+        np.testing.assert_array_equal(out.numpy(), want)
     torch.library.opcheck(torch.ops.cellrt.batched_nms.default, (b, s, i, 0.5))
     np.testing.assert_array_equal(torch.ops.cellrt.batched_nms(b, s, i, 0.5).numpy(),
                                   batched_nms(boxes, scores, i.numpy(), 0.5))
@@ -461,3 +470,29 @@ def test_cuda_matches_cpu():
         np.testing.assert_array_equal(nms(bc, sc, thr).cpu().numpy(), nms(boxes, scores, thr))
         np.testing.assert_array_equal(batched_nms(bc, sc, ic, thr).cpu().numpy(),
                                       batched_nms(boxes, scores, idxs, thr))
+
+
+@pytest.mark.parametrize("thr", [-1.0, 0.5])
+def test_degenerate_inputs_stay_fast(thr):
+    """Inputs where every box survives (zero-area points, NaN boxes) must not take O(N^2) time,
+    including with a negative threshold: 100k boxes in well under a second."""
+    import time
+
+    n = 100_000
+    rng = np.random.default_rng(0)
+    points = np.tile(rng.uniform(0, 1000, (n, 2)), (1, 2)).astype(np.float32)  # x1=x2, y1=y2
+    nan_boxes = np.full((n, 4), np.nan, np.float32)
+    scores = rng.random(n).astype(np.float32)
+    order = np.lexsort((np.arange(n), -scores.astype(np.float64)))
+    for boxes in (points, nan_boxes):
+        t0 = time.perf_counter()
+        np.testing.assert_array_equal(nms(boxes, scores, thr), order)
+        assert time.perf_counter() - t0 < 5.0
+    # A negative threshold: the top box of non-zero area suppresses all boxes of defined IoU.
+    mixed = points.copy()
+    mixed[7] = [0, 0, 10, 10]
+    scores[7] = 2.0
+    np.testing.assert_array_equal(nms(mixed, scores, -1.0), [7])
+    small = np.r_[0:300, 7]
+    np.testing.assert_array_equal(nms(mixed[small], scores[small], -1.0),
+                                  tv_nms(mixed[small], scores[small], -1.0))
