@@ -10,22 +10,16 @@
 //
 // Cost: one sort (radix) plus O(N * kept boxes per neighbourhood) tests. Negative
 // thresholds suppress even disjoint boxes (IoU 0 > threshold), so they use the plain greedy scan
-// against all kept boxes, which is O(N) there because the first kept box suppresses every box with
-// a defined IoU.
+// against all kept boxes, which stays O(N) there (see greedy_scan). Categories of batched_nms are
+// independent sweeps, run in parallel for large inputs.
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <new>
-#include <numeric>
 #include <random>
-#include <tuple>
 #include <utility>
 #include <vector>
-
-#if defined(CELLRT_WITH_OPENMP)
-#include <omp.h>
-#endif
 
 #include "cellrt/kernels/nms/nms.h"
 
