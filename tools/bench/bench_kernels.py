@@ -13,9 +13,9 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
 
-from _timing import set_threads  # noqa: E402
+from tools.bench._timing import set_threads  # noqa: E402
 
 BENCHES = ["nms", "roi_align", "watershed", "label", "regionprops", "paste_masks",
            "attention_fusion"]
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     records: list[dict] = []
     for name in args.only or BENCHES:
-        module = importlib.import_module(f"bench_{name}")
+        module = importlib.import_module(f"tools.bench.bench_{name}")
         got = module.run(quick=args.quick)
         records.extend(got)
         print_table(got)
