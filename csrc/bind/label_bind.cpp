@@ -132,7 +132,7 @@ py::array remove_small_objects_py(const py::array& labels, int64_t min_size) {
                      });
       }
     }
-    return std::move(out);
+    return out;
   });
 }
 
@@ -152,7 +152,7 @@ py::array fill_holes_py(const py::array& labels) {
     }
     CELLRT_CHECK(s == Status::kOk, "fill_holes: labels of shape ", shape_str(in),
                  " is too large (width and the number of runs must fit in int32)");
-    return std::move(out);
+    return out;
   });
 }
 
@@ -197,7 +197,7 @@ py::array label_histogram_py(const py::array& labels, int64_t bins, const py::ob
       throw_if_error(op, label_histogram_emulate_cpu(in.data(), n, ord.data(), bins,
                                                      counts.mutable_data()));
     }
-    return std::move(counts);
+    return counts;
   });
 }
 
@@ -212,7 +212,7 @@ py::array fill_holes_emulate_py(const py::array& labels, const carray<int64_t>& 
     py::array_t<L> out(shape_of(in));
     const LabelParams p{in.shape(0), in.shape(1), 1};
     throw_if_error(op, fill_holes_emulate_cpu(in.data(), p, order.data(), out.mutable_data()));
-    return std::move(out);
+    return out;
   });
 }
 
