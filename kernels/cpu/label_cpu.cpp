@@ -52,6 +52,13 @@ int team_size() {
 #endif
 }
 
+// Threads are used only from this many pixels on. These passes stream memory at a few GB/s per
+// core (2048x2048 labels in ~1.5 ms on one core), so a second thread saves under a millisecond
+// below this size, while each fork/join waits for every worker to be scheduled: on busy cores
+// (e.g. post-processing overlapped with the network's inference) that wait was measured at
+// 10-30 ms per call. Above it the work per thread dwarfs that risk.
+constexpr int64_t kParallelMinPixels = int64_t{1} << 23;
+
 // Below this many rows per strip the fork/join and boundary merge cost more than they save.
 constexpr int64_t kMinStripRows = 64;
 
@@ -265,7 +272,9 @@ Status label_cpu(const uint8_t* fg, const LabelParams& p, int32_t* out, int64_t*
   if (p.width >= kMax || p.height > kMax / ((p.width + 1) / 2 + 1)) return Status::kInvalidArgument;
 
   const int64_t strips_wanted =
-      std::max<int64_t>(1, std::min<int64_t>(max_threads(), p.height / kMinStripRows));
+      p.height * p.width < kParallelMinPixels
+          ? 1
+          : std::max<int64_t>(1, std::min<int64_t>(max_threads(), p.height / kMinStripRows));
   std::vector<Strip> strips(static_cast<size_t>(strips_wanted));
   for (int64_t t = 0; t < strips_wanted; ++t) {
     strips[t].row0 = p.height * t / strips_wanted;
@@ -334,7 +343,7 @@ Status label_minmax_cpu(const L* labels, int64_t n, L* min_value, L* max_value) 
   L lo = labels[0];
   L hi = labels[0];
 #if defined(CELLRT_WITH_OPENMP)
-#pragma omp parallel for reduction(min : lo) reduction(max : hi) schedule(static) if (n > 65536)
+#pragma omp parallel for reduction(min : lo) reduction(max : hi) schedule(static) if (n >= kParallelMinPixels)
 #endif
   for (int64_t i = 0; i < n; ++i) {
     lo = std::min(lo, labels[i]);
@@ -351,7 +360,7 @@ Status label_histogram_cpu(const L* labels, int64_t n, int64_t bins, int64_t* co
   std::fill(counts, counts + bins, int64_t{0});
   // One private histogram per extra thread, when they are small next to the image; otherwise one
   // sequential pass (plain increments beat atomics there).
-  const int64_t threads = std::min<int64_t>(max_threads(), std::max<int64_t>(1, n / 65536));
+  const int64_t threads = n >= kParallelMinPixels ? max_threads() : 1;
   if (threads > 1 && bins * threads <= n) {
     std::vector<int64_t> partial(static_cast<size_t>((threads - 1) * bins), 0);
 #if defined(CELLRT_WITH_OPENMP)
@@ -391,7 +400,7 @@ Status label_histogram_emulate_cpu(const L* labels, int64_t n, const int64_t* or
 template <typename I, typename V>
 Status label_lookup_cpu(const I* labels, int64_t n, const V* lut, V* out) {
 #if defined(CELLRT_WITH_OPENMP)
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinPixels)
 #endif
   for (int64_t i = 0; i < n; ++i) label_lookup_element(labels, lut, out, i);
   return Status::kOk;
@@ -443,7 +452,7 @@ Status label_compact_cpu(const L* labels, int64_t n, L* values, int64_t* num_val
   std::copy(distinct.begin(), distinct.end(), values + 1);
   *num_values = static_cast<int64_t>(distinct.size());
 #if defined(CELLRT_WITH_OPENMP)
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinPixels)
 #endif
   for (int64_t i = 0; i < n; ++i) {
     const L v = labels[i];
@@ -463,7 +472,7 @@ Status hole_components(const L* labels, const LabelParams& p, std::vector<int32_
   const int64_t n = p.height * p.width;
   std::vector<uint8_t> background(static_cast<size_t>(n));
 #if defined(CELLRT_WITH_OPENMP)
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinPixels)
 #endif
   for (int64_t i = 0; i < n; ++i) background[i] = labels[i] == 0 ? 1 : 0;
   comp.resize(static_cast<size_t>(n));
@@ -478,7 +487,7 @@ template <typename L>
 void fill_holes_write(const L* labels, int64_t n, const std::vector<int32_t>& comp,
                       const std::vector<L>& owner, L* out) {
 #if defined(CELLRT_WITH_OPENMP)
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinPixels)
 #endif
   for (int64_t i = 0; i < n; ++i) fill_holes_write_element(labels, comp.data(), owner.data(), out, i);
 }
@@ -497,7 +506,7 @@ Status fill_holes_cpu(const L* labels, const LabelParams& p, L* out) {
   // Concurrent claims are resolved by the element's atomics; most pixels need none (an interior
   // background pixel has no instance neighbour, and a decided component is skipped by one load).
 #if defined(CELLRT_WITH_OPENMP)
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(static) if (n >= kParallelMinPixels)
 #endif
   for (int64_t i = 0; i < n; ++i) fill_holes_owner_element(p, labels, comp.data(), owner.data(), i);
   fill_holes_write(labels, n, comp, owner, out);

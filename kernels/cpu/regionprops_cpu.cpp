@@ -25,6 +25,10 @@
 namespace cellrt {
 namespace {
 
+// Threads only from this many pixels on: below it one core streams the image in a few ms and a
+// fork/join risks waiting 10-30 ms for a descheduled worker on busy cores (see label_cpu.cpp).
+constexpr int64_t kParallelMinPixels = int64_t{1} << 23;
+
 int max_threads() {
 #if defined(CELLRT_WITH_OPENMP)
   return omp_get_max_threads();
@@ -153,7 +157,7 @@ Status regionprops_accumulate_cpu(const RegionpropsParams& p, const L* labels, c
   const int64_t n = p.height * p.width;
   // Private tables pay off while they are small next to the label image they summarise.
   const int64_t bytes_per_bin = 4 * 8 + 16 + 8 * p.channels + 8 * p.num_classes;
-  int64_t threads = std::min<int64_t>(max_threads(), p.height / 16);
+  int64_t threads = n >= kParallelMinPixels ? std::min<int64_t>(max_threads(), p.height / 16) : 1;
   if (threads > 1 && (threads - 1) * p.num_bins * bytes_per_bin > n * static_cast<int64_t>(sizeof(L))) {
     threads = 1;
   }

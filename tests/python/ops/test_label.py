@@ -67,7 +67,6 @@ def two_threads():
 @pytest.mark.parametrize("density", [0.05, 0.3, 0.5, 0.6, 0.95])
 def test_label_equals_skimage_on_random_masks(connectivity, density, two_threads):
     rng = np.random.default_rng(int(density * 100) + connectivity)
-    # 300 rows: several row strips (one per thread, >= 64 rows each) are joined at boundaries.
     for shape in [(300, 257), (37, 64), (64, 65)]:
         mask = rng.random(shape) < density
         got = ops.label(mask, connectivity)
@@ -98,28 +97,39 @@ def test_label_cell_like_matches_skimage_scipy_opencv(connectivity, two_threads)
     np.testing.assert_array_equal(canonical(got), canonical(cv))
 
 
-def test_label_threads_do_not_change_result():
-    mask = np.random.default_rng(3).random((1000, 131)) < 0.55
+# Threads (one row strip each, joined along strip boundaries) start at 2**23 pixels.
+BIG = (4096, 2048)
+
+
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_label_threads_do_not_change_result(connectivity):
+    mask = np.random.default_rng(3).random(BIG, dtype=np.float32) < 0.55
     before = _core.get_num_threads()
     try:
         _core.set_num_threads(1)
-        one = ops.label(mask, 2)
+        one = ops.label(mask, connectivity)
         _core.set_num_threads(2)
-        two = ops.label(mask, 2)
+        two = ops.label(mask, connectivity)
     finally:
         _core.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
+    sp, n = ndi.label(mask, ndi.generate_binary_structure(2, connectivity))
+    assert n == two.max()
+    np.testing.assert_array_equal(two, sp)  # scipy numbers in raster order as well
 
 
 def test_label_strip_boundary_merges_components(two_threads):
-    # A U shape and a long zigzag whose arms only meet in the last rows: labels found in the upper
-    # strip must be joined through the strip boundary.
-    h, w = 400, 40
+    # U shapes whose arms only meet in the last row, and diagonal steps across the strip boundary
+    # at row 2048: labels found in the upper strip must be joined through the boundary.
+    h, w = BIG
     mask = np.zeros((h, w), bool)
     mask[:, 3] = mask[:, 9] = True
     mask[h - 1, 3:10] = True
     mask[:, 20] = True
-    mask[::2, 30] = True  # disconnected dots under 4-connectivity, a chain under none: isolated
+    mask[2047, 30] = mask[2048, 31] = True  # 8-connected only
+    mask[2040:2048, 40] = True
+    mask[2048:2060, 41] = True  # 8-connected to column 40's run
+    mask[2047, 50:60] = mask[2048, 55:70] = True  # 4-connected through the boundary
     for c in (1, 2):
         np.testing.assert_array_equal(ops.label(mask, c), sk_label(mask, connectivity=c))
 
@@ -375,6 +385,24 @@ def test_remove_small_objects_errors():
         ops.remove_small_objects(lab - 1, 2)
     with pytest.raises(TypeError, match=r"remove_small_objects: labels must be an integer label image"):
         ops.remove_small_objects(lab > 0, 2)
+
+
+def test_relabel_sequential_threads_do_not_change_result():
+    tile = cell_labels(256, 256, 40, np.random.default_rng(13)) * 7
+    lab = np.tile(tile, (BIG[0] // 256, BIG[1] // 256))  # 2**23 pixels: per-thread histograms
+    before = _core.get_num_threads()
+    try:
+        _core.set_num_threads(1)
+        one = ops.relabel_sequential(lab)
+        _core.set_num_threads(2)
+        two = ops.relabel_sequential(lab)
+        small = ops.remove_small_objects(lab, 200)
+    finally:
+        _core.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+    np.testing.assert_array_equal(two[:256, :256], sk_relabel_sequential(tile)[0])
+    area = np.bincount(lab.ravel())
+    np.testing.assert_array_equal(small, np.where(area[lab] >= 200, lab, 0))
 
 
 def test_label_histogram_device_element_in_any_order_equals_cpu():
