@@ -43,7 +43,8 @@ int64_t max_label(const char* op, const L* labels, int64_t n) {
   L lo = 0;
   L hi = 0;
   if (n > 0) throw_if_error(op, label_minmax_cpu(labels, n, &lo, &hi));
-  CELLRT_CHECK(lo >= 0, op, ": labels must be non-negative, got minimum ", static_cast<int64_t>(lo));
+  CELLRT_CHECK(lo >= 0, op, ": labels must be non-negative, got minimum ",
+               static_cast<int64_t>(lo));
   return static_cast<int64_t>(hi);
 }
 
@@ -70,7 +71,8 @@ void on_compacted(const char* op_name, const L* labels, int64_t n, bool keep_val
 py::tuple label_py(const carray<uint8_t>& binary, int connectivity) {
   check_shape("label", "binary", binary, {-1, -1}, "(H, W)");
   CELLRT_CHECK(connectivity == 1 || connectivity == 2,
-               "label: connectivity must be 1 (4-neighbour) or 2 (8-neighbour), got ", connectivity);
+               "label: connectivity must be 1 (4-neighbour) or 2 (8-neighbour), got ",
+               connectivity);
   const LabelParams p{binary.shape(0), binary.shape(1), connectivity};
   py::array_t<int32_t> out({binary.shape(0), binary.shape(1)});
   int64_t num = 0;
@@ -122,8 +124,9 @@ py::array remove_small_objects_py(const py::array& labels, int64_t min_size) {
       py::gil_scoped_release release;
       if (n == 0) {
       } else if (dense_enough(hi, n)) {
-        throw_if_error("remove_small_objects",
-                       remove_small_objects_cpu(in.data(), n, hi + 1, min_size, out.mutable_data()));
+        throw_if_error("remove_small_objects", remove_small_objects_cpu(in.data(), n, hi + 1,
+                                                                        min_size,
+                                                                        out.mutable_data()));
       } else {
         on_compacted("remove_small_objects", in.data(), n, true, out.mutable_data(),
                      [&](const int32_t* ids, int64_t bins, int32_t* out_ids) {

@@ -40,8 +40,9 @@ void register_label_cuda(py::module_& m) {
                                            dev_ptr<int32_t>(rank), dev_ptr<void>(temp), temp_bytes,
                                            dev_ptr<int32_t>(out), as_stream(stream)));
       },
-      py::arg("fg"), py::arg("height"), py::arg("width"), py::arg("connectivity"), py::arg("parent"),
-      py::arg("rank"), py::arg("temp"), py::arg("temp_bytes"), py::arg("out"), py::arg("stream"),
+      py::arg("fg"), py::arg("height"), py::arg("width"), py::arg("connectivity"),
+      py::arg("parent"), py::arg("rank"), py::arg("temp"), py::arg("temp_bytes"), py::arg("out"),
+      py::arg("stream"),
       "Connected components of a uint8 mask into int32 labels (raster order of first pixels).");
   m.def(
       "label_histogram",
@@ -70,8 +71,9 @@ void register_label_cuda(py::module_& m) {
          std::uintptr_t stream) {
         py::gil_scoped_release release;
         throw_if_error("relabel_sequential",
-                       relabel_lut_cuda(dev_ptr<const int32_t>(counts), dev_ptr<const int64_t>(rank),
-                                        bins, dev_ptr<int32_t>(lut), as_stream(stream)));
+                       relabel_lut_cuda(dev_ptr<const int32_t>(counts),
+                                        dev_ptr<const int64_t>(rank), bins,
+                                        dev_ptr<int32_t>(lut), as_stream(stream)));
       },
       py::arg("counts"), py::arg("rank"), py::arg("bins"), py::arg("lut"), py::arg("stream"),
       "relabel_sequential's table from the histogram and the inclusive count of present values.");

@@ -47,7 +47,8 @@ auto dispatch_intensity(const std::optional<py::array>& a, F&& f) {
   if (dt.kind() == 'u' && dt.itemsize() == 2) return f(uint16_t{});
   if (dt.kind() == 'f' && dt.itemsize() == 4) return f(float{});
   if (dt.kind() == 'f' && dt.itemsize() == 8) return f(double{});
-  throw py::type_error(concat(kOp, ": intensity must have dtype uint8, uint16, float32 or float64, got ",
+  throw py::type_error(concat(kOp,
+                              ": intensity must have dtype uint8, uint16, float32 or float64, got ",
                               std::string(py::str(dt))));
 }
 
@@ -72,7 +73,8 @@ Inputs validate(const py::array& labels, const py::object& intensity, const py::
     const carray<L> lab = carray<L>::ensure(labels);
     L lo = 0, hi = 0;
     if (n > 0) throw_if_error(kOp, label_minmax_cpu(lab.data(), n, &lo, &hi));
-    CELLRT_CHECK(lo >= 0, kOp, ": labels must be non-negative, got minimum ", static_cast<int64_t>(lo));
+    CELLRT_CHECK(lo >= 0, kOp, ": labels must be non-negative, got minimum ",
+                 static_cast<int64_t>(lo));
     in.max_label = static_cast<int64_t>(hi);
     in.labels = lab;
     return 0;
@@ -151,7 +153,8 @@ py::tuple regionprops_py(const py::array& labels, const py::object& intensity,
       // Tables indexed by label value stay small next to the image; sparse values (a few huge
       // ids) are compacted to 1..N first and mapped back for the label column.
       const int64_t bytes_per_bin = 48 + 8 * in.p.channels + 8 * in.p.num_classes;
-      if ((in.max_label + 1) * bytes_per_bin <= 2 * n * static_cast<int64_t>(sizeof(L)) + (1 << 22)) {
+      const int64_t budget = 2 * n * static_cast<int64_t>(sizeof(L)) + (int64_t{1} << 22);
+      if ((in.max_label + 1) * bytes_per_bin <= budget) {
         in.p.num_bins = in.max_label + 1;
         return compute<L, L, T>(in, lab.data(), static_cast<const L*>(nullptr),
                                 regionprops_accumulate_cpu<L, T>);
@@ -161,7 +164,8 @@ py::tuple regionprops_py(const py::array& labels, const py::object& intensity,
       int64_t num_values = 0;
       {
         py::gil_scoped_release release;
-        throw_if_error(kOp, label_compact_cpu(lab.data(), n, values.data(), &num_values, ids.data()));
+        throw_if_error(kOp,
+                       label_compact_cpu(lab.data(), n, values.data(), &num_values, ids.data()));
       }
       in.p.num_bins = num_values + 1;
       return compute<int32_t, L, T>(in, ids.data(), values.data(),

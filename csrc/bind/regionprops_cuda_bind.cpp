@@ -34,9 +34,8 @@ void register_regionprops_cuda(py::module_& m) {
          std::uintptr_t class_count, std::uintptr_t stream) {
         const RegionpropsParams p = params(h, w, c, k, bins);
         py::gil_scoped_release release;
-        throw_if_error("regionprops",
-                       regionprops_init_cuda(p, accum(count, sum_y, sum_x, bbox, sum_int, class_count),
-                                             as_stream(stream)));
+        const RegionpropsAccum acc = accum(count, sum_y, sum_x, bbox, sum_int, class_count);
+        throw_if_error("regionprops", regionprops_init_cuda(p, acc, as_stream(stream)));
       },
       py::arg("height"), py::arg("width"), py::arg("channels"), py::arg("num_classes"),
       py::arg("num_bins"), py::arg("count"), py::arg("sum_y"), py::arg("sum_x"), py::arg("bbox"),
@@ -50,11 +49,12 @@ void register_regionprops_cuda(py::module_& m) {
          std::uintptr_t class_count, std::uintptr_t stream) {
         const RegionpropsParams p = params(h, w, c, k, bins);
         py::gil_scoped_release release;
+        const RegionpropsAccum acc = accum(count, sum_y, sum_x, bbox, sum_int, class_count);
         throw_if_error("regionprops",
-                       regionprops_accumulate_cuda(
-                           p, dev_ptr<const int32_t>(labels), dev_ptr<const float>(intensity),
-                           dev_ptr<const int32_t>(classes),
-                           accum(count, sum_y, sum_x, bbox, sum_int, class_count), as_stream(stream)));
+                       regionprops_accumulate_cuda(p, dev_ptr<const int32_t>(labels),
+                                                   dev_ptr<const float>(intensity),
+                                                   dev_ptr<const int32_t>(classes), acc,
+                                                   as_stream(stream)));
       },
       py::arg("height"), py::arg("width"), py::arg("channels"), py::arg("num_classes"),
       py::arg("num_bins"), py::arg("labels"), py::arg("intensity"), py::arg("classes"),
@@ -73,10 +73,10 @@ void register_regionprops_cuda(py::module_& m) {
                                   dev_ptr<double>(centroid), dev_ptr<double>(mean_intensity),
                                   dev_ptr<int64_t>(majority_class)};
         py::gil_scoped_release release;
+        const RegionpropsAccum acc = accum(count, sum_y, sum_x, bbox, sum_int, class_count);
         throw_if_error("regionprops",
-                       regionprops_finalize_cuda(p, accum(count, sum_y, sum_x, bbox, sum_int, class_count),
-                                                 dev_ptr<const int64_t>(present), num_present, o,
-                                                 as_stream(stream)));
+                       regionprops_finalize_cuda(p, acc, dev_ptr<const int64_t>(present),
+                                                 num_present, o, as_stream(stream)));
       },
       py::arg("height"), py::arg("width"), py::arg("channels"), py::arg("num_classes"),
       py::arg("num_bins"), py::arg("count"), py::arg("sum_y"), py::arg("sum_x"), py::arg("bbox"),

@@ -100,7 +100,8 @@ void extract_runs(const uint8_t* row, int64_t width, std::vector<Run>& runs) {
   uint64_t carry = 0;  // foreground bit of the column left of the current word
   for (int64_t base = 0; base < width; base += 64) {
     const int64_t count = width - base;
-    const uint64_t m = count >= 64 ? nonzero_bits64(row + base) : nonzero_bits_tail(row + base, count);
+    const uint64_t m =
+        count >= 64 ? nonzero_bits64(row + base) : nonzero_bits_tail(row + base, count);
     uint64_t toggles = m ^ ((m << 1) | carry);
     carry = m >> 63;
     while (toggles != 0) {
@@ -343,7 +344,8 @@ Status label_minmax_cpu(const L* labels, int64_t n, L* min_value, L* max_value) 
   L lo = labels[0];
   L hi = labels[0];
 #if defined(CELLRT_WITH_OPENMP)
-#pragma omp parallel for reduction(min : lo) reduction(max : hi) schedule(static) if (n >= kParallelMinPixels)
+#pragma omp parallel for reduction(min : lo) reduction(max : hi) schedule(static) \
+    if (n >= kParallelMinPixels)
 #endif
   for (int64_t i = 0; i < n; ++i) {
     lo = std::min(lo, labels[i]);
@@ -429,7 +431,9 @@ Status remove_small_objects_cpu(const L* labels, int64_t n, int64_t bins, int64_
   const Status s = label_histogram_cpu(labels, n, bins, counts.data());
   if (s != Status::kOk) return s;
   std::vector<L> lut(static_cast<size_t>(bins));
-  for (int64_t v = 0; v < bins; ++v) remove_small_lut_element(counts.data(), min_size, lut.data(), v);
+  for (int64_t v = 0; v < bins; ++v) {
+    remove_small_lut_element(counts.data(), min_size, lut.data(), v);
+  }
   return label_lookup_cpu(labels, n, lut.data(), out);
 }
 
@@ -456,9 +460,8 @@ Status label_compact_cpu(const L* labels, int64_t n, L* values, int64_t* num_val
 #endif
   for (int64_t i = 0; i < n; ++i) {
     const L v = labels[i];
-    ids[i] = v == 0 ? 0
-                    : static_cast<int32_t>(
-                          std::lower_bound(distinct.begin(), distinct.end(), v) - distinct.begin() + 1);
+    const auto at = std::lower_bound(distinct.begin(), distinct.end(), v);
+    ids[i] = v == 0 ? 0 : static_cast<int32_t>(at - distinct.begin() + 1);
   }
   return Status::kOk;
 }
@@ -489,7 +492,9 @@ void fill_holes_write(const L* labels, int64_t n, const std::vector<int32_t>& co
 #if defined(CELLRT_WITH_OPENMP)
 #pragma omp parallel for schedule(static) if (n >= kParallelMinPixels)
 #endif
-  for (int64_t i = 0; i < n; ++i) fill_holes_write_element(labels, comp.data(), owner.data(), out, i);
+  for (int64_t i = 0; i < n; ++i) {
+    fill_holes_write_element(labels, comp.data(), owner.data(), out, i);
+  }
 }
 
 }  // namespace

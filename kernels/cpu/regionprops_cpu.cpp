@@ -133,7 +133,9 @@ void merge_label(const RegionpropsParams& p, const RegionpropsAccum& dst,
   dst.count[l] += src.count[l];
   dst.sum_y[l] += src.sum_y[l];
   dst.sum_x[l] += src.sum_x[l];
-  for (int k = 0; k < 4; ++k) dst.bbox[4 * l + k] = std::min(dst.bbox[4 * l + k], src.bbox[4 * l + k]);
+  for (int k = 0; k < 4; ++k) {
+    dst.bbox[4 * l + k] = std::min(dst.bbox[4 * l + k], src.bbox[4 * l + k]);
+  }
   for (int64_t c = 0; c < p.channels; ++c) {
     dst.sum_intensity[l * p.channels + c] += src.sum_intensity[l * p.channels + c];
   }
@@ -158,7 +160,8 @@ Status regionprops_accumulate_cpu(const RegionpropsParams& p, const L* labels, c
   // Private tables pay off while they are small next to the label image they summarise.
   const int64_t bytes_per_bin = 4 * 8 + 16 + 8 * p.channels + 8 * p.num_classes;
   int64_t threads = n >= kParallelMinPixels ? std::min<int64_t>(max_threads(), p.height / 16) : 1;
-  if (threads > 1 && (threads - 1) * p.num_bins * bytes_per_bin > n * static_cast<int64_t>(sizeof(L))) {
+  const int64_t image_bytes = n * static_cast<int64_t>(sizeof(L));
+  if (threads > 1 && (threads - 1) * p.num_bins * bytes_per_bin > image_bytes) {
     threads = 1;
   }
   if (threads <= 1) {

@@ -34,7 +34,8 @@ def nuclei_labels(h: int, w: int, n: int, seed: int = 0) -> np.ndarray:
 
 
 def matches(ours: dict, table: dict) -> bool:
-    ok = np.array_equal(ours["label"], table["label"]) and np.array_equal(ours["area"], table["area"])
+    ok = np.array_equal(ours["label"], table["label"])
+    ok &= np.array_equal(ours["area"], table["area"])
     ok &= all(np.array_equal(ours["bbox"][:, k], table[f"bbox-{k}"]) for k in range(4))
     ok &= all(np.allclose(ours["centroid"][:, k], table[f"centroid-{k}"], rtol=1e-12, atol=0)
               for k in range(2))
@@ -65,5 +66,5 @@ def run(quick: bool = False) -> list[dict]:
 
 if __name__ == "__main__":
     for r in run(quick="--quick" in sys.argv):
-        print(f"{r['case']:<46} {r['peer']:<34} ours {r['ours_ms']:.3f} ms  peer {r['peer_ms']:.1f} ms"
-              f"  ratio {r['ratio']:.1f}  match {r['match']}")
+        print(f"{r['case']:<46} {r['peer']:<34} ours {r['ours_ms']:.3f} ms  "
+              f"peer {r['peer_ms']:.1f} ms  ratio {r['ratio']:.1f}  match {r['match']}")

@@ -67,7 +67,9 @@ _LABEL_COMPUTE = {
 
 def _check_connectivity(op: str, connectivity) -> int:
     if isinstance(connectivity, bool) or not isinstance(connectivity, (int, np.integer)):
-        raise TypeError(f"{op}: connectivity must be an int (1 or 2), got {type(connectivity).__name__}")
+        raise TypeError(
+            f"{op}: connectivity must be an int (1 or 2), got {type(connectivity).__name__}"
+        )
     if connectivity not in (1, 2):
         raise ValueError(
             f"{op}: connectivity must be 1 (4-neighbour) or 2 (8-neighbour), got {connectivity}"

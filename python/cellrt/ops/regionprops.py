@@ -52,7 +52,9 @@ def _intensity_array(op: str, intensity, shape) -> np.ndarray:
     arr = to_numpy(intensity, op, "intensity", ndim=(2, 3))
     if arr.shape[:2] != shape:
         h, w = shape
-        raise ValueError(f"{op}: intensity must have shape ({h}, {w}) or ({h}, {w}, C), got {arr.shape}")
+        raise ValueError(
+            f"{op}: intensity must have shape ({h}, {w}) or ({h}, {w}, C), got {arr.shape}"
+        )
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{op}: intensity must be a bool, integer or float array, got {arr.dtype}")
     if arr.dtype not in _INTENSITY_NATIVE:
@@ -137,11 +139,14 @@ def _regionprops_cuda(labels, intensity, classes):
         cls, num_classes = None, 0
         if classes is not None:
             if tuple(classes.shape) != (h, w):
-                raise ValueError(f"{op}: classes must have shape {(h, w)}, got {tuple(classes.shape)}")
+                raise ValueError(
+                    f"{op}: classes must have shape {(h, w)}, got {tuple(classes.shape)}"
+                )
             cls = classes.to(device=dev, dtype=torch.int32).contiguous()
             if cls.numel():
-                if int(cls.min()) < 0:
-                    raise ValueError(f"{op}: classes must be non-negative, got minimum {int(cls.min())}")
+                lowest = int(cls.min())
+                if lowest < 0:
+                    raise ValueError(f"{op}: classes must be non-negative, got minimum {lowest}")
                 num_classes = int(cls.max()) + 1
         channels = 0 if inten is None else inten.shape[2]
         values = None

@@ -212,7 +212,9 @@ def test_label_errors():
         ops.label(np.zeros((2, 3, 4), bool))
     with pytest.raises(ValueError, match=r"label: binary must be 2-D"):
         ops.label(np.zeros(5, bool))
-    with pytest.raises(ValueError, match=r"label: connectivity must be 1 \(4-neighbour\) or 2 .* got 3"):
+    with pytest.raises(
+        ValueError, match=r"label: connectivity must be 1 \(4-neighbour\) or 2 .* got 3"
+    ):
         ops.label(np.zeros((2, 2), bool), connectivity=3)
     with pytest.raises(TypeError, match=r"label: connectivity must be an int"):
         ops.label(np.zeros((2, 2), bool), connectivity=1.0)
@@ -326,11 +328,17 @@ def test_relabel_sequential_non_contiguous_torch_and_not_mutated():
 
 
 def test_relabel_sequential_errors():
-    with pytest.raises(ValueError, match=r"relabel_sequential: labels must be non-negative, got minimum -2"):
+    with pytest.raises(
+        ValueError, match=r"relabel_sequential: labels must be non-negative, got minimum -2"
+    ):
         ops.relabel_sequential(np.array([[0, -2]], np.int32))
-    with pytest.raises(TypeError, match=r"relabel_sequential: labels must be an integer label image, got bool"):
+    with pytest.raises(
+        TypeError, match=r"relabel_sequential: labels must be an integer label image, got bool"
+    ):
         ops.relabel_sequential(np.zeros((2, 2), bool))
-    with pytest.raises(TypeError, match=r"relabel_sequential: labels must have an integer dtype, got float32"):
+    with pytest.raises(
+        TypeError, match=r"relabel_sequential: labels must have an integer dtype, got float32"
+    ):
         ops.relabel_sequential(np.zeros((2, 2), np.float32))
     with pytest.raises(ValueError, match=r"labels must be < 2\*\*63"):
         ops.relabel_sequential(np.array([2**63], np.uint64))
@@ -379,11 +387,15 @@ def test_remove_small_objects_errors():
     lab = np.zeros((3, 3), np.int32)
     with pytest.raises(ValueError, match=r"remove_small_objects: min_size must be >= 0, got -1"):
         ops.remove_small_objects(lab, -1)
-    with pytest.raises(TypeError, match=r"remove_small_objects: min_size must be an int, got float"):
+    with pytest.raises(
+        TypeError, match=r"remove_small_objects: min_size must be an int, got float"
+    ):
         ops.remove_small_objects(lab, 2.5)
     with pytest.raises(ValueError, match=r"remove_small_objects: labels must be non-negative"):
         ops.remove_small_objects(lab - 1, 2)
-    with pytest.raises(TypeError, match=r"remove_small_objects: labels must be an integer label image"):
+    with pytest.raises(
+        TypeError, match=r"remove_small_objects: labels must be an integer label image"
+    ):
         ops.remove_small_objects(lab > 0, 2)
 
 

@@ -1,5 +1,6 @@
 // Parameters of the label kernel family (connected components, relabel, small-object removal,
-// hole filling). Images are 2-D, row-major, C-contiguous: pixel (y, x) has flat index y * width + x.
+// hole filling). Images are 2-D, row-major, C-contiguous: pixel (y, x) has flat index
+// y * width + x.
 #pragma once
 
 #include <cstdint>

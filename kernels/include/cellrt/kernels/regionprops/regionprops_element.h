@@ -40,7 +40,8 @@ CELLRT_HD void regionprops_accumulate_element(const RegionpropsParams& p, const 
   atomic_min(&a.bbox[4 * l + 2], static_cast<int32_t>(-(y + 1)));
   atomic_min(&a.bbox[4 * l + 3], static_cast<int32_t>(-(x + 1)));
   for (int64_t c = 0; c < p.channels; ++c) {
-    atomic_add(&a.sum_intensity[l * p.channels + c], static_cast<double>(intensity[i * p.channels + c]));
+    const auto v = static_cast<double>(intensity[i * p.channels + c]);
+    atomic_add(&a.sum_intensity[l * p.channels + c], v);
   }
   if (p.num_classes > 0) atomic_add(&a.class_count[l * p.num_classes + classes[i]], rp_u64{1});
 }
