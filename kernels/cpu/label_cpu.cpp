@@ -69,39 +69,67 @@ struct Run {
   int32_t label;
 };
 
-// Bit k set where p[k] != 0, k = 0..63.
-inline uint64_t nonzero_bits64(const uint8_t* p) {
+// Run extraction works on 64-pixel words of "foreground" bits. Two kinds of image are cut into
+// runs: uint8 masks, whose nonzero pixels are foreground (label), and label images, whose
+// background (value 0) is the foreground (fill_holes labels the background).
+// zero_bits64(p): bit k set where p[k] == 0, k = 0..63 (AVX2: 32, 8 or 4 pixels per compare).
+template <typename P>
+inline uint64_t zero_bits64(const P* p) {
+  uint64_t m = 0;
 #if defined(__AVX2__)
   const __m256i zero = _mm256_setzero_si256();
-  const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-  const auto za = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, zero)));
-  const auto zb = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(b, zero)));
-  return ~((static_cast<uint64_t>(zb) << 32) | za);
-#else
-  uint64_t m = 0;
-  for (int k = 0; k < 64; ++k) m |= static_cast<uint64_t>(p[k] != 0) << k;
-  return m;
+  if constexpr (sizeof(P) == 1) {
+    for (int k = 0; k < 64; k += 32) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + k));
+      const auto z = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(a, zero)));
+      m |= static_cast<uint64_t>(z) << k;
+    }
+    return m;
+  } else if constexpr (sizeof(P) == 4) {
+    for (int k = 0; k < 64; k += 8) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + k));
+      const auto z = static_cast<uint32_t>(
+          _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(a, zero))));
+      m |= static_cast<uint64_t>(z) << k;
+    }
+    return m;
+  } else if constexpr (sizeof(P) == 8) {
+    for (int k = 0; k < 64; k += 4) {
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + k));
+      const auto z = static_cast<uint32_t>(
+          _mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(a, zero))));
+      m |= static_cast<uint64_t>(z) << k;
+    }
+    return m;
+  }
 #endif
+  for (int k = 0; k < 64; ++k) m |= static_cast<uint64_t>(p[k] == 0) << k;
+  return m;
 }
 
-// Same for the last count < 64 pixels of a row; the missing high bits read as background, which
-// closes a run still open at the row's end.
-inline uint64_t nonzero_bits_tail(const uint8_t* p, int64_t count) {
+// Foreground bits of pixels p[0 .. count), count <= 64. The bits past count read as not
+// foreground, which closes a run still open at the row's end.
+template <typename P, bool kZeroIsForeground>
+inline uint64_t foreground_bits(const P* p, int64_t count) {
+  if (count >= 64) {
+    const uint64_t z = zero_bits64(p);
+    return kZeroIsForeground ? z : ~z;
+  }
   uint64_t m = 0;
-  for (int64_t k = 0; k < count; ++k) m |= static_cast<uint64_t>(p[k] != 0) << k;
+  for (int64_t k = 0; k < count; ++k) {
+    m |= static_cast<uint64_t>((p[k] == 0) == kZeroIsForeground) << k;
+  }
   return m;
 }
 
 // Appends the foreground runs of one row. Bits of `toggles` mark columns where the pixel differs
 // from its left neighbour (column -1 counts as background): they alternate run start, run end.
-void extract_runs(const uint8_t* row, int64_t width, std::vector<Run>& runs) {
+template <typename P, bool kZeroIsForeground>
+void extract_runs(const P* row, int64_t width, std::vector<Run>& runs) {
   int64_t start = -1;
   uint64_t carry = 0;  // foreground bit of the column left of the current word
   for (int64_t base = 0; base < width; base += 64) {
-    const int64_t count = width - base;
-    const uint64_t m =
-        count >= 64 ? nonzero_bits64(row + base) : nonzero_bits_tail(row + base, count);
+    const uint64_t m = foreground_bits<P, kZeroIsForeground>(row + base, width - base);
     uint64_t toggles = m ^ ((m << 1) | carry);
     carry = m >> 63;
     while (toggles != 0) {
@@ -180,11 +208,12 @@ struct Strip {
 };
 
 // Pass 1 on one strip: runs, provisional labels, local equivalences.
-void scan_strip(const uint8_t* fg, const LabelParams& p, Strip& s) {
+template <typename P, bool kZeroIsForeground>
+void scan_strip(const P* image, const LabelParams& p, Strip& s) {
   const int64_t rows = s.row1 - s.row0;
   s.row_begin.assign(rows + 1, 0);
   for (int64_t r = 0; r < rows; ++r) {
-    extract_runs(fg + (s.row0 + r) * p.width, p.width, s.runs);
+    extract_runs<P, kZeroIsForeground>(image + (s.row0 + r) * p.width, p.width, s.runs);
     s.row_begin[r + 1] = static_cast<int64_t>(s.runs.size());
   }
   s.parent.resize(s.runs.size());  // at most one label per run
@@ -261,17 +290,15 @@ void write_strip(const Strip& s, const int32_t* final_label, int64_t width, int3
   }
 }
 
-}  // namespace
-
-Status label_cpu(const uint8_t* fg, const LabelParams& p, int32_t* out, int64_t* num_labels) {
-  if (p.height < 0 || p.width < 0 || (p.connectivity != 1 && p.connectivity != 2)) {
-    return Status::kInvalidArgument;
-  }
-  *num_labels = 0;
-  if (p.height == 0 || p.width == 0) return Status::kOk;
+// The two-pass labelling of the foreground of `image`, shared by label and fill_holes:
+// pass 1 and the strip join, then after_join(strips, final_label, num_labels) once, then
+// write(strip, final_label) for every strip (in parallel when there are several strips).
+// final_label[strip.offset + run.label] is a run's component, 1..num_labels, numbered in raster
+// order of the components' first pixels.
+template <typename P, bool kZeroIsForeground, typename AfterJoin, typename Write>
+Status label_runs(const P* image, const LabelParams& p, AfterJoin&& after_join, Write&& write) {
   constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
   if (p.width >= kMax || p.height > kMax / ((p.width + 1) / 2 + 1)) return Status::kInvalidArgument;
-
   const int64_t strips_wanted =
       p.height * p.width < kParallelMinPixels
           ? 1
@@ -289,17 +316,62 @@ Status label_cpu(const uint8_t* fg, const LabelParams& p, int32_t* out, int64_t*
     // The team may be smaller than asked for (nested parallelism): strips are dealt round-robin.
     const int64_t tid = thread_id();
     const int64_t nth = team_size();
-    for (int64_t t = tid; t < strips_wanted; t += nth) scan_strip(fg, p, strips[t]);
+    for (int64_t t = tid; t < strips_wanted; t += nth) {
+      scan_strip<P, kZeroIsForeground>(image, p, strips[t]);
+    }
 #if defined(CELLRT_WITH_OPENMP)
 #pragma omp barrier
 #pragma omp single
 #endif
-    final_label = join_strips(strips, p, num_labels);
-    for (int64_t t = tid; t < strips_wanted; t += nth) {
-      write_strip(strips[t], final_label.data(), p.width, out);
+    {
+      int64_t num = 0;
+      final_label = join_strips(strips, p, &num);
+      after_join(strips, final_label.data(), num);
     }
+    for (int64_t t = tid; t < strips_wanted; t += nth) write(strips[t], final_label.data());
   }
   return Status::kOk;
+}
+
+// fill_holes' owner verdict from one background run of row y (the element function's rule,
+// applied to the run's neighbours at once): touching the border is a conflict, otherwise every
+// nonzero 4-neighbour claims the run's component. Runs are maximal, so the pixels left and right
+// of the run are instance pixels.
+template <typename L>
+void claim_run(const L* labels, const LabelParams& p, int64_t y, const Run& r, L* owner) {
+  if (*owner == L(kHoleConflict)) return;
+  if (y == 0 || y == p.height - 1 || r.start == 0 || r.end == p.width) {
+    *owner = L(kHoleConflict);
+    return;
+  }
+  const L* row = labels + y * p.width;
+  const L* above = row - p.width;
+  const L* below = row + p.width;
+  // Claims equal to the current owner change nothing, so only the others pay for the atomic.
+  const auto claim = [owner](L v) {
+    if (v != 0 && v != *owner) fill_holes_claim(owner, v);
+  };
+  claim(row[r.start - 1]);
+  claim(row[r.end]);
+  for (int64_t x = r.start; x < r.end && *owner != L(kHoleConflict); ++x) {
+    claim(above[x]);
+    claim(below[x]);
+  }
+}
+
+}  // namespace
+
+Status label_cpu(const uint8_t* fg, const LabelParams& p, int32_t* out, int64_t* num_labels) {
+  if (p.height < 0 || p.width < 0 || (p.connectivity != 1 && p.connectivity != 2)) {
+    return Status::kInvalidArgument;
+  }
+  *num_labels = 0;
+  if (p.height == 0 || p.width == 0) return Status::kOk;
+  return label_runs<uint8_t, false>(
+      fg, p, [&](const std::vector<Strip>&, const int32_t*, int64_t num) { *num_labels = num; },
+      [&](const Strip& s, const int32_t* final_label) {
+        write_strip(s, final_label, p.width, out);
+      });
 }
 
 Status label_emulate_device_cpu(const uint8_t* fg, const LabelParams& p, const int64_t* order,
@@ -499,23 +571,41 @@ void fill_holes_write(const L* labels, int64_t n, const std::vector<int32_t>& co
 
 }  // namespace
 
+// The CPU labels the background run by run and decides each component from its runs' neighbours
+// (claim_run); the GPU's per-pixel element functions are emulated by fill_holes_emulate_cpu and
+// compared with this path in the tests.
 template <typename L>
 Status fill_holes_cpu(const L* labels, const LabelParams& p, L* out) {
   if (p.height < 0 || p.width < 0) return Status::kInvalidArgument;
-  const int64_t n = p.height * p.width;
-  if (n == 0) return Status::kOk;
-  std::vector<int32_t> comp;
+  if (p.height == 0 || p.width == 0) return Status::kOk;
+  const LabelParams bp{p.height, p.width, 1};  // holes are 4-connected background
   std::vector<L> owner;
-  const Status s = hole_components(labels, p, comp, owner);
-  if (s != Status::kOk) return s;
-  // Concurrent claims are resolved by the element's atomics; most pixels need none (an interior
-  // background pixel has no instance neighbour, and a decided component is skipped by one load).
-#if defined(CELLRT_WITH_OPENMP)
-#pragma omp parallel for schedule(static) if (n >= kParallelMinPixels)
-#endif
-  for (int64_t i = 0; i < n; ++i) fill_holes_owner_element(p, labels, comp.data(), owner.data(), i);
-  fill_holes_write(labels, n, comp, owner, out);
-  return Status::kOk;
+  return label_runs<L, true>(
+      labels, bp,
+      [&](const std::vector<Strip>& strips, const int32_t* final_label, int64_t num) {
+        owner.assign(static_cast<size_t>(num + 1), L(kHoleNone));
+        for (const Strip& s : strips) {
+          for (int64_t r = 0; r < s.row1 - s.row0; ++r) {
+            const Run* runs = s.row_runs(r);
+            for (int64_t k = 0; k < s.row_count(r); ++k) {
+              L* o = &owner[final_label[s.offset + runs[k].label]];
+              claim_run(labels, bp, s.row0 + r, runs[k], o);
+            }
+          }
+        }
+      },
+      [&](const Strip& s, const int32_t* final_label) {
+        for (int64_t r = 0; r < s.row1 - s.row0; ++r) {
+          const int64_t y = s.row0 + r;
+          std::copy(labels + y * p.width, labels + (y + 1) * p.width, out + y * p.width);
+          const Run* runs = s.row_runs(r);
+          for (int64_t k = 0; k < s.row_count(r); ++k) {
+            const L v = owner[final_label[s.offset + runs[k].label]];
+            L* o = out + y * p.width;
+            if (v > 0) std::fill(o + runs[k].start, o + runs[k].end, v);
+          }
+        }
+      });
 }
 
 template <typename L>

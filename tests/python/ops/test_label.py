@@ -452,15 +452,38 @@ def ring_labels(h, w, n, rng):
     return lab
 
 
-def test_fill_holes_equals_scipy_per_instance_on_pure_holes():
-    lab = ring_labels(200, 220, 60, np.random.default_rng(3))
+@pytest.mark.parametrize("dtype", [np.int32, np.int64, np.uint16])
+def test_fill_holes_equals_scipy_per_instance_on_pure_holes(dtype):
+    lab = ring_labels(200, 220, 60, np.random.default_rng(3)).astype(dtype)
     expected = lab.copy()
     for v in np.unique(lab[lab > 0]):
         expected[ndi.binary_fill_holes(lab == v) & (lab == 0)] = v
     got = ops.fill_holes(lab)
+    assert got.dtype == dtype
     assert (got != lab).sum() > 100  # the test does fill something
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(got, fill_holes_ref(lab))
+    # The GPU's per-pixel element functions, run in shuffled order, agree with the run-based CPU.
+    order = np.random.default_rng(0).permutation(lab.size)
+    emu = _core.testing.fill_holes_emulate(lab.astype(np.int64), order)
+    np.testing.assert_array_equal(emu, got)
+
+
+def test_fill_holes_threads_do_not_change_result():
+    tile = ring_labels(256, 256, 20, np.random.default_rng(4))
+    reps = (BIG[0] // 256, BIG[1] // 256)
+    lab = np.tile(tile, reps)  # 2**23 pixels: two row strips
+    before = _core.get_num_threads()
+    try:
+        _core.set_num_threads(1)
+        one = ops.fill_holes(lab)
+        _core.set_num_threads(2)
+        two = ops.fill_holes(lab)
+    finally:
+        _core.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
+    # Rings stay inside their tile, so filling the mosaic fills every tile alike.
+    np.testing.assert_array_equal(two, np.tile(ops.fill_holes(tile), reps))
 
 
 def test_fill_holes_rule_cases():

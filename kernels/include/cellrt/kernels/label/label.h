@@ -65,12 +65,13 @@ template <typename L>
 Status label_compact_cpu(const L* labels, int64_t n, L* values, int64_t* num_values,
                          int32_t* ids);
 
-// Fills holes of a label image (rule in label_element.h): background components are found with
-// label_cpu (4-connectivity), then the owner and write element functions run over all pixels.
+// Fills holes of a label image (rule in label_element.h). The background is labelled run by
+// run (4-connectivity) and each background run's neighbours vote for its component's owner.
 template <typename L>
 Status fill_holes_cpu(const L* labels, const LabelParams& p, L* out);
 
-// fill_holes with the owner step run over pixels in the given order (emulating GPU scheduling).
+// The GPU's fill_holes: background components of the (labels == 0) mask, then the per-pixel owner
+// element over pixels in the given order (emulating GPU scheduling), then the write element.
 template <typename L>
 Status fill_holes_emulate_cpu(const L* labels, const LabelParams& p, const int64_t* order,
                               L* out);
