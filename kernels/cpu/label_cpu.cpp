@@ -5,14 +5,15 @@
 // pixels (64 pixels per step via a bit mask) and gives each run a provisional label, joining the
 // labels of runs that touch a run of the row above in a union-find whose root is always the
 // smallest label. Runs are labelled in raster order, so a set's root is its component's first run.
-// Pass 2 writes the flattened labels run by run. Rows are cut into one strip per thread; strips are
-// labelled independently, then joined along their boundary rows. The test suite compares this path
-// with the GPU step functions emulated on the CPU (label_emulate_device_cpu).
+// Pass 2 writes the flattened labels run by run. Large images (kParallelMinPixels) are cut into one
+// row strip per thread; strips are labelled independently, then joined along their boundary rows.
+// fill_holes labels the background of a label image with the same passes. The test suite compares
+// these paths with the GPU step functions emulated on the CPU (label_emulate_device_cpu,
+// fill_holes_emulate_cpu).
 #include "cellrt/kernels/label/label.h"
 
 #include <algorithm>
 #include <bit>
-#include <cstring>
 #include <limits>
 #include <vector>
 
