@@ -1,7 +1,89 @@
+// cellrt._cuda bindings of regionprops: device addresses of the accumulator tables (allocated by
+// python/cellrt/ops/regionprops.py with torch), sizes, and the caller's stream.
+#include <cstdint>
+
 #include "cuda_args.h"
+#include "cellrt/kernels/regionprops/regionprops.h"
 
 namespace cellrt::bind {
+namespace {
 
-void register_regionprops_cuda(py::module_& m) { (void)m; }
+RegionpropsParams params(int64_t h, int64_t w, int64_t channels, int64_t num_classes,
+                         int64_t num_bins) {
+  CELLRT_CHECK(h >= 0 && w >= 0 && channels >= 0 && num_classes >= 0 && num_bins >= 1,
+               "regionprops: invalid sizes H=", h, " W=", w, " C=", channels, " K=", num_classes,
+               " bins=", num_bins);
+  return RegionpropsParams{h, w, channels, num_classes, num_bins};
+}
+
+RegionpropsAccum accum(std::uintptr_t count, std::uintptr_t sum_y, std::uintptr_t sum_x,
+                       std::uintptr_t bbox, std::uintptr_t sum_intensity,
+                       std::uintptr_t class_count) {
+  return RegionpropsAccum{dev_ptr<rp_u64>(count),  dev_ptr<rp_u64>(sum_y),
+                          dev_ptr<rp_u64>(sum_x),  dev_ptr<int32_t>(bbox),
+                          dev_ptr<double>(sum_intensity), dev_ptr<rp_u64>(class_count)};
+}
+
+}  // namespace
+
+void register_regionprops_cuda(py::module_& m) {
+  m.def(
+      "regionprops_init",
+      [](int64_t h, int64_t w, int64_t c, int64_t k, int64_t bins, std::uintptr_t count,
+         std::uintptr_t sum_y, std::uintptr_t sum_x, std::uintptr_t bbox, std::uintptr_t sum_int,
+         std::uintptr_t class_count, std::uintptr_t stream) {
+        const RegionpropsParams p = params(h, w, c, k, bins);
+        py::gil_scoped_release release;
+        const RegionpropsAccum acc = accum(count, sum_y, sum_x, bbox, sum_int, class_count);
+        throw_if_error("regionprops", regionprops_init_cuda(p, acc, as_stream(stream)));
+      },
+      py::arg("height"), py::arg("width"), py::arg("channels"), py::arg("num_classes"),
+      py::arg("num_bins"), py::arg("count"), py::arg("sum_y"), py::arg("sum_x"), py::arg("bbox"),
+      py::arg("sum_intensity"), py::arg("class_count"), py::arg("stream"),
+      "Initialise the per-label accumulator tables.");
+  m.def(
+      "regionprops_accumulate",
+      [](int64_t h, int64_t w, int64_t c, int64_t k, int64_t bins, std::uintptr_t labels,
+         std::uintptr_t intensity, std::uintptr_t classes, std::uintptr_t count,
+         std::uintptr_t sum_y, std::uintptr_t sum_x, std::uintptr_t bbox, std::uintptr_t sum_int,
+         std::uintptr_t class_count, std::uintptr_t stream) {
+        const RegionpropsParams p = params(h, w, c, k, bins);
+        py::gil_scoped_release release;
+        const RegionpropsAccum acc = accum(count, sum_y, sum_x, bbox, sum_int, class_count);
+        throw_if_error("regionprops",
+                       regionprops_accumulate_cuda(p, dev_ptr<const int32_t>(labels),
+                                                   dev_ptr<const float>(intensity),
+                                                   dev_ptr<const int32_t>(classes), acc,
+                                                   as_stream(stream)));
+      },
+      py::arg("height"), py::arg("width"), py::arg("channels"), py::arg("num_classes"),
+      py::arg("num_bins"), py::arg("labels"), py::arg("intensity"), py::arg("classes"),
+      py::arg("count"), py::arg("sum_y"), py::arg("sum_x"), py::arg("bbox"),
+      py::arg("sum_intensity"), py::arg("class_count"), py::arg("stream"),
+      "Add every pixel (int32 labels, float32 (H, W, C) intensity, int32 classes) to its label.");
+  m.def(
+      "regionprops_finalize",
+      [](int64_t h, int64_t w, int64_t c, int64_t k, int64_t bins, std::uintptr_t count,
+         std::uintptr_t sum_y, std::uintptr_t sum_x, std::uintptr_t bbox, std::uintptr_t sum_int,
+         std::uintptr_t class_count, std::uintptr_t present, int64_t num_present,
+         std::uintptr_t area, std::uintptr_t bbox_out, std::uintptr_t centroid,
+         std::uintptr_t mean_intensity, std::uintptr_t majority_class, std::uintptr_t stream) {
+        const RegionpropsParams p = params(h, w, c, k, bins);
+        const RegionpropsOutput o{dev_ptr<int64_t>(area), dev_ptr<int64_t>(bbox_out),
+                                  dev_ptr<double>(centroid), dev_ptr<double>(mean_intensity),
+                                  dev_ptr<int64_t>(majority_class)};
+        py::gil_scoped_release release;
+        const RegionpropsAccum acc = accum(count, sum_y, sum_x, bbox, sum_int, class_count);
+        throw_if_error("regionprops",
+                       regionprops_finalize_cuda(p, acc, dev_ptr<const int64_t>(present),
+                                                 num_present, o, as_stream(stream)));
+      },
+      py::arg("height"), py::arg("width"), py::arg("channels"), py::arg("num_classes"),
+      py::arg("num_bins"), py::arg("count"), py::arg("sum_y"), py::arg("sum_x"), py::arg("bbox"),
+      py::arg("sum_intensity"), py::arg("class_count"), py::arg("present"), py::arg("num_present"),
+      py::arg("area"), py::arg("bbox_out"), py::arg("centroid"), py::arg("mean_intensity"),
+      py::arg("majority_class"), py::arg("stream"),
+      "One output row per present label (int64 label values, increasing).");
+}
 
 }  // namespace cellrt::bind
