@@ -1,0 +1,93 @@
+"""Benchmark roi_align (forward and backward) against torchvision.ops.roi_align on the CPU.
+
+Case (from the issue): FPN-level features 2 x 256 x 128 x 128 (stride 4 of a 512 x 512 image),
+2000 cell-sized RoIs (8-68 px boxes, i.e. 2-17 feature pixels), sampling_ratio 2, output 7x7 and
+14x14, 2 threads for both libraries. Both get the same NCHW float32 input; our time includes the
+channels-last transposition. `match` says whether our result equals torchvision's within the
+test tolerance (forward and input gradient).
+
+Run: PYTHONPATH=python python tools/bench/bench_roi_align.py [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+try:
+    from tools.bench._timing import median_ms, record, set_threads
+except ImportError:  # run as a script from tools/bench
+    from _timing import median_ms, record, set_threads
+
+
+def _cell_boxes(rng: np.random.Generator, k: int, image: int, batch: int) -> np.ndarray:
+    """Cell-like boxes: centres anywhere, sides 8-68 px, some crossing the image border."""
+    centre = rng.uniform(0, image, size=(k, 2))
+    side = rng.uniform(8, 68, size=(k, 2))
+    idx = rng.integers(0, batch, size=(k, 1))
+    return np.concatenate([idx, centre - side / 2, centre + side / 2], axis=1).astype(np.float32)
+
+
+def run(quick: bool = False) -> list[dict]:
+    import torch
+    import torchvision
+
+    from cellrt.ops.roi_align import roi_align, roi_align_backward
+
+    set_threads(2)
+    rng = np.random.default_rng(0)
+    n, c, h, w, k, scale, ratio = 2, 256, 128, 128, 2000, 0.25, 2
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    boxes = _cell_boxes(rng, k, 4 * h, n)
+    xt, bt = torch.from_numpy(x), torch.from_numpy(boxes)
+    repeats = 3 if quick else 7
+    sizes = (7,) if quick else (7, 14)
+    records = []
+    for size in sizes:
+        case = f"{n}x{c}x{h}x{w}, {k} RoIs, {size}x{size}, sr={ratio}"
+
+        def ours_fwd():
+            return roi_align(x, boxes, size, scale, ratio, False)
+
+        def peer_fwd():
+            return torchvision.ops.roi_align(xt, bt, size, scale, ratio, False)
+
+        ours_out, peer_out = ours_fwd(), peer_fwd().numpy()
+        fwd_diff = float(np.max(np.abs(ours_out - peer_out)))
+        ours_ms = median_ms(ours_fwd, repeats=repeats)
+        peer_ms = median_ms(peer_fwd, repeats=repeats)
+        records.append(
+            record("roi_align", f"forward {case}", ours_ms, "torchvision", peer_ms,
+                   max_abs_diff=fwd_diff, match=bool(np.allclose(ours_out, peer_out, rtol=1e-5, atol=1e-5)))
+        )
+
+        grad = rng.standard_normal(ours_out.shape, dtype=np.float32)
+        grad_t = torch.from_numpy(grad)
+
+        def ours_bwd():
+            return roi_align_backward(grad, boxes, (n, c, h, w), scale, ratio, False)
+
+        def peer_bwd():
+            # torchvision's CPU backward kernel, the one its autograd formula calls.
+            return torch.ops.torchvision._roi_align_backward(
+                grad_t, bt, scale, size, size, n, c, h, w, ratio, False
+            )
+
+        ours_grad, peer_grad = ours_bwd(), peer_bwd().numpy()
+        bwd_diff = float(np.max(np.abs(ours_grad - peer_grad)))
+        ours_ms = median_ms(ours_bwd, repeats=repeats)
+        peer_ms = median_ms(peer_bwd, repeats=repeats)
+        records.append(
+            record("roi_align", f"backward {case}", ours_ms, "torchvision", peer_ms,
+                   max_abs_diff=bwd_diff, match=bool(np.allclose(ours_grad, peer_grad, rtol=1e-4, atol=1e-4)))
+        )
+    return records
+
+
+if __name__ == "__main__":
+    recs = run(quick="--quick" in sys.argv)
+    cols = ("case", "ours_ms", "peer_ms", "ratio", "max_abs_diff", "match")
+    print(" | ".join(cols))
+    for r in recs:
+        print(" | ".join(str(r[c]) for c in cols))
