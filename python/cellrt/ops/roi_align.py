@@ -455,15 +455,17 @@ def _roi_align_backward_cuda(grad_output, boxes, shape, scale, ratio, aligned):
 
 
 def _cuda_levels(boxes, like_tensor, num_levels, size, level, k_min):
-    """FPN level of each box, computed on the device by the shared level rule."""
+    """FPN level of each box, computed on the device by the shared level rule in the box dtype."""
     import torch
 
-    rois = boxes.detach().to(device=like_tensor.device, dtype=torch.float32).contiguous()
+    op = "multilevel_roi_align"
+    rois = boxes.detach().to(like_tensor.device, _cuda_box_dtype(op, like_tensor.dtype)).contiguous()
     levels = torch.empty(rois.shape[0], dtype=torch.int64, device=rois.device)
     if rois.shape[0]:
         with torch.cuda.device(rois.device):
             cuda_module().roi_align_fpn_levels(
                 rois.data_ptr(), levels.data_ptr(), rois.shape[0], size, level, k_min, num_levels,
+                str(like_tensor.dtype).replace("torch.", ""),
                 torch.cuda.current_stream(rois.device).cuda_stream,
             )
     return levels
