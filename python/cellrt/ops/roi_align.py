@@ -34,9 +34,10 @@ RoI smaller than one feature pixel is enlarged to one pixel. Each bin averages
 
 Boundary rules (torchvision's): a sample more than one pixel outside the map (``y < -1``,
 ``y > H``, ...) contributes 0 but still counts in the average; samples within one pixel of the
-map clamp to the border pixel. A NaN or infinite box coordinate gives zeros for the bins it
-affects (NaN coordinates never index memory); a batch index outside ``[0, N)`` (or NaN) is a
-ValueError. NaN or Inf values in ``input`` propagate to every bin that samples them. The adaptive
+map clamp to the border pixel. A NaN box coordinate gives zeros (NaN sample coordinates never
+index memory); infinite coordinates follow the finite arithmetic (a box reaching to infinity only
+samples off the map and gives zeros; ``x2 = -inf`` is an inverted box, which the legacy model
+widens to one pixel like any other). A batch index outside ``[0, N)`` (or NaN) is a ValueError. NaN or Inf values in ``input`` propagate to every bin that samples them. The adaptive
 grid is capped at 1024 samples per bin side, which only changes bins wider than 1024 feature
 pixels (where torchvision would take over a million samples per bin).
 
@@ -162,7 +163,7 @@ def roi_align(
     aligned : bool, optional
         True: half-pixel model (Detectron2). False: legacy Mask R-CNN model.
     backend : {"auto", "cpu", "cuda"}, optional
-        "auto" follows the device of ``input``.
+        "auto" follows the device of ``input`` (CUDA boxes with a host ``input`` are an error).
 
     Returns
     -------
@@ -180,8 +181,8 @@ def roi_align(
     op = "roi_align"
     oh, ow = _output_size(op, output_size)
     scale, ratio, aligned = _attributes(op, spatial_scale, sampling_ratio, aligned)
-    on_cuda = is_cuda_tensor(input) or is_cuda_tensor(boxes)
-    if resolve_backend(op, backend, on_cuda) == "cuda":
+    # The backend follows the feature map; boxes are moved to it (CUDA) or rejected (CPU).
+    if resolve_backend(op, backend, is_cuda_tensor(input)) == "cuda":
         return _roi_align_cuda(input, boxes, oh, ow, scale, ratio, aligned)
     x, channels_last = _feature_map(op, "input", input)
     b = _boxes(op, boxes, x.dtype)
@@ -222,8 +223,7 @@ def roi_align_backward(
     op = "roi_align_backward"
     scale, ratio, aligned = _attributes(op, spatial_scale, sampling_ratio, aligned)
     shape = _shape4(op, input_shape)
-    on_cuda = is_cuda_tensor(grad_output) or is_cuda_tensor(boxes)
-    if resolve_backend(op, backend, on_cuda) == "cuda":
+    if resolve_backend(op, backend, is_cuda_tensor(grad_output)) == "cuda":
         return _roi_align_backward_cuda(grad_output, boxes, shape, scale, ratio, aligned)
     g = to_numpy(grad_output, op, "grad_output", dtypes=_CPU_DTYPES, ndim=4)
     b = _boxes(op, boxes, g.dtype)
@@ -310,8 +310,9 @@ def multilevel_roi_align(
     _, ratio, aligned = _attributes(op, 1.0, sampling_ratio, aligned)
     scales, size, level, k_min = _fpn_attributes(op, scales, canonical_size, canonical_level)
     features = _feature_list(op, features, len(scales))
-    on_cuda = any(is_cuda_tensor(f) for f in features) or is_cuda_tensor(boxes)
-    if resolve_backend(op, backend, on_cuda) == "cuda":
+    if resolve_backend(op, backend, is_cuda_tensor(features[0])) == "cuda":
+        if not all(is_cuda_tensor(f) and f.device == features[0].device for f in features):
+            raise ValueError(f"{op}: all features must be on {features[0].device}")
         return _multilevel_cuda(features, boxes, oh, ow, scales, ratio, size, level, k_min, aligned)
     maps = [to_numpy(f, op, f"features[{i}]", dtypes=_CPU_DTYPES, ndim=4) for i, f in enumerate(features)]
     b = _boxes(op, boxes, maps[0].dtype)
@@ -358,8 +359,7 @@ def multilevel_roi_align_backward(
             f"{op}: feature_shapes must give one (N, C, H, W) per scale, with one N and C, "
             f"got {shapes}"
         )
-    on_cuda = is_cuda_tensor(grad_output) or is_cuda_tensor(boxes)
-    if resolve_backend(op, backend, on_cuda) == "cuda":
+    if resolve_backend(op, backend, is_cuda_tensor(grad_output)) == "cuda":
         return _multilevel_backward_cuda(
             grad_output, boxes, shapes, ratio, scales, size, level, k_min, aligned
         )
