@@ -85,12 +85,13 @@ py::array forward(const py::array& input_any, const py::array& rois_any, int64_t
                                        spatial_scale, sampling_ratio, aligned);
   py::array_t<T> out = new_array<T>({p.num_rois, c, pooled_h, pooled_w});
   if (out.size() == 0) return out;
+  py::array_t<T> workspace = new_array<T>({elements ? 0 : roi_align_cpu_workspace_size(p, channels_last)});
   Status s;
   {
     py::gil_scoped_release release;
     s = elements ? roi_align_forward_elements_cpu<T>(p, input.data(), rois.data(), out.mutable_data())
                  : roi_align_forward_cpu<T>(p, input.data(), channels_last, rois.data(),
-                                            out.mutable_data());
+                                            out.mutable_data(), workspace.mutable_data());
   }
   throw_if_error(op, s);
   return out;
@@ -112,8 +113,10 @@ py::array backward(const py::array& grad_any, const py::array& rois_any, int64_t
   if (grad_input.size() == 0) return grad_input;
   Status s;
   if (order_obj == nullptr) {
+    py::array_t<T> workspace = new_array<T>({roi_align_cpu_workspace_size(p, false)});
     py::gil_scoped_release release;
-    s = roi_align_backward_cpu<T>(p, grad.data(), rois.data(), grad_input.mutable_data());
+    s = roi_align_backward_cpu<T>(p, grad.data(), rois.data(), grad_input.mutable_data(),
+                                  workspace.mutable_data());
   } else {
     const int64_t* order = nullptr;
     int64_t order_size = 0;
@@ -207,11 +210,13 @@ py::array multilevel_forward(const std::vector<py::array>& features_any,
                   aligned);
   py::array_t<T> out = new_array<T>({p.num_rois, p.channels, pooled_h, pooled_w});
   if (out.size() == 0) return out;
+  py::array_t<T> workspace =
+      new_array<T>({multilevel_roi_align_cpu_workspace_size(p, fpn, levels.data())});
   Status s;
   {
     py::gil_scoped_release release;
     s = multilevel_roi_align_forward_cpu<T>(p, fpn, levels.data(), data.data(), rois.data(),
-                                            out.mutable_data());
+                                            out.mutable_data(), workspace.mutable_data());
   }
   throw_if_error(op, s);
   return out;
@@ -246,11 +251,13 @@ std::vector<py::array> multilevel_backward(const py::array& grad_any, const py::
   const RoiAlignParams p =
       make_params(op, batch, channels, levels[0].height, levels[0].width, rois.shape(0),
                   grad.shape(2), grad.shape(3), scales[0], sampling_ratio, aligned);
+  py::array_t<T> workspace =
+      new_array<T>({multilevel_roi_align_cpu_workspace_size(p, fpn, levels.data())});
   Status s;
   {
     py::gil_scoped_release release;
     s = multilevel_roi_align_backward_cpu<T>(p, fpn, levels.data(), grad.data(), rois.data(),
-                                             data.data());
+                                             data.data(), workspace.mutable_data());
   }
   throw_if_error(op, s);
   return grads;

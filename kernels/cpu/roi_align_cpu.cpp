@@ -99,6 +99,16 @@ void fill_parallel(T* dst, int64_t n, T value) {
   }
 }
 
+// Row stride (elements) of a scratch matrix with n-element rows: an odd number of 64-byte lines.
+// Rows 2^k bytes apart (C = 256 floats is 1 KiB) all fall into a few cache sets, and the strided
+// pass over such a matrix would then miss L1 on every access.
+template <typename T>
+int64_t padded_stride(int64_t n) {
+  constexpr int64_t line = 64 / static_cast<int64_t>(sizeof(T));
+  const int64_t lines = ceil_div(n, line);
+  return (lines % 2 == 1 ? lines : lines + 1) * line;
+}
+
 // One map of a (multi)level call in channels-last layout; p carries its height, width and scale.
 template <typename T>
 struct NhwcMap {
@@ -106,17 +116,18 @@ struct NhwcMap {
   const T* data;  // (batch, height, width, channels)
 };
 
-// Forward of one RoI into out (channels, pooled_h, pooled_w). acc: pooled_h*pooled_w*channels
-// scratch, bins major, so the per-sample update runs over contiguous channels.
+// Forward of one RoI into out (channels, pooled_h, pooled_w). acc: (bins, padded_stride(C))
+// scratch, bins major, so the per-sample update runs over contiguous channels. (Keeping a block of
+// channel sums in registers across a bin's samples measured slower with GCC: it spills them.)
 template <typename T>
 void forward_roi_nhwc(const NhwcMap<T>& m, const T* roi, T* acc, T* out) {
   const RoiAlignParams& p = m.p;
-  const int64_t C = p.channels, bins = p.pooled_h * p.pooled_w;
+  const int64_t C = p.channels, bins = p.pooled_h * p.pooled_w, ldc = padded_stride<T>(C);
   const RoiAlignBox<T> b = roi_align_box(p, roi);
   const T* base = m.data + b.batch * p.height * p.width * C;
   for (int64_t ph = 0; ph < p.pooled_h; ++ph) {
     for (int64_t pw = 0; pw < p.pooled_w; ++pw) {
-      T* __restrict a = acc + (ph * p.pooled_w + pw) * C;
+      T* __restrict a = acc + (ph * p.pooled_w + pw) * ldc;
       std::fill(a, a + C, T(0));
       for (int64_t iy = 0; iy < b.grid_h; ++iy) {
         const T y = roi_align_sample_coord(b.start_h, b.bin_h, ph, iy, b.grid_h);
@@ -131,11 +142,14 @@ void forward_roi_nhwc(const NhwcMap<T>& m, const T* roi, T* acc, T* out) {
           for (int64_t c = 0; c < C; ++c) a[c] += roi_align_blend(t, v1[c], v2[c], v3[c], v4[c]);
         }
       }
+      // The element function's final division, here over contiguous channels (vectorised; a
+      // division inside the strided transposition below would be scalar).
+      for (int64_t c = 0; c < C; ++c) a[c] = a[c] / b.count;
     }
   }
-  // (bins, C) -> (C, bins), with the element function's final division by the sample count.
+  // (bins, C) -> (C, bins)
   for (int64_t c = 0; c < C; ++c) {
-    for (int64_t j = 0; j < bins; ++j) out[c * bins + j] = acc[j * C + c] / b.count;
+    for (int64_t j = 0; j < bins; ++j) out[c * bins + j] = acc[j * ldc + c];
   }
 }
 
@@ -145,16 +159,17 @@ Status forward_nhwc(const std::vector<NhwcMap<T>>& maps, const T* rois, const in
                     T* output) {
   const RoiAlignParams& p = maps[0].p;
   const int64_t per_roi = p.channels * p.pooled_h * p.pooled_w;
+  const int64_t per_thread = padded_stride<T>(p.channels) * p.pooled_h * p.pooled_w;
   std::unique_ptr<T[]> scratch;
   try {
-    scratch = alloc_uninit<T>(per_roi * max_threads());
+    scratch = alloc_uninit<T>(per_thread * max_threads());
   } catch (const std::bad_alloc&) {
     return Status::kOutOfMemory;
   }
   T* const scratch_base = scratch.get();
 #pragma omp parallel
   {
-    T* acc = scratch_base + thread_id() * per_roi;
+    T* acc = scratch_base + thread_id() * per_thread;
 #pragma omp for schedule(dynamic, 4)
     for (int64_t k = 0; k < p.num_rois; ++k) {
       const int64_t l = roi_level ? roi_level[k] : 0;
@@ -212,7 +227,7 @@ Status backward_nhwc(const std::vector<NhwcMap<T>>& maps, const std::vector<T*>&
     const int64_t want = ceil_div(4 * int64_t{threads}, std::max<int64_t>(1, active.size()));
     const int64_t max_blocks = std::max<int64_t>(1, ceil_div(C, 16));
     block = ceil_div(ceil_div(C, std::min(want, max_blocks)), 16) * 16;
-    scratch = alloc_uninit<T>(bins * block * threads);
+    scratch = alloc_uninit<T>(bins * padded_stride<T>(block) * threads);
   } catch (const std::bad_alloc&) {
     return Status::kOutOfMemory;
   }
@@ -222,12 +237,13 @@ Status backward_nhwc(const std::vector<NhwcMap<T>>& maps, const std::vector<T*>&
 
 #pragma omp parallel
   {
-    T* gs_all = scratch_base + thread_id() * bins * block;
+    T* gs_all = scratch_base + thread_id() * bins * padded_stride<T>(block);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t task = 0; task < tasks; ++task) {
       const int64_t g = active[task / nblocks];
       const int64_t c0 = task % nblocks * block;
       const int64_t cw = std::min(block, C - c0);
+      const int64_t ldg = padded_stride<T>(cw);
       const int64_t l = g / p.batch;
       const RoiAlignParams& lp = maps[l].p;
       T* grad = grads[l];
@@ -238,12 +254,16 @@ Status backward_nhwc(const std::vector<NhwcMap<T>>& maps, const std::vector<T*>&
         // element function does.
         const T* go = grad_output + (k * C + c0) * bins;
         for (int64_t c = 0; c < cw; ++c) {
-          for (int64_t j = 0; j < bins; ++j) gs_all[j * cw + c] = go[c * bins + j] / b.count;
+          for (int64_t j = 0; j < bins; ++j) gs_all[j * ldg + c] = go[c * bins + j];
+        }
+        for (int64_t j = 0; j < bins; ++j) {
+          T* __restrict gj = gs_all + j * ldg;
+          for (int64_t c = 0; c < cw; ++c) gj[c] = gj[c] / b.count;
         }
         T* base = grad + b.batch * lp.height * lp.width * C + c0;
         for (int64_t ph = 0; ph < lp.pooled_h; ++ph) {
           for (int64_t pw = 0; pw < lp.pooled_w; ++pw) {
-            const T* __restrict gs = gs_all + (ph * lp.pooled_w + pw) * cw;
+            const T* __restrict gs = gs_all + (ph * lp.pooled_w + pw) * ldg;
             for (int64_t iy = 0; iy < b.grid_h; ++iy) {
               const T y = roi_align_sample_coord(b.start_h, b.bin_h, ph, iy, b.grid_h);
               for (int64_t ix = 0; ix < b.grid_w; ++ix) {
@@ -279,46 +299,36 @@ NhwcMap<T> level_map(const RoiAlignParams& p, const RoiAlignLevel& level, const 
   return NhwcMap<T>{lp, data};
 }
 
-// Forward for maps given in NCHW: transposes each to a channels-last copy first.
+// Forward for maps given in NCHW: transposes each to a channels-last copy in the workspace first.
 template <typename T>
 Status forward_nchw(const RoiAlignParams& p, const std::vector<RoiAlignLevel>& levels,
-                    const T* const* features, const T* rois, const int64_t* roi_level, T* output) {
-  std::vector<std::unique_ptr<T[]>> copies;
+                    const T* const* features, const T* rois, const int64_t* roi_level, T* output,
+                    T* workspace) {
   std::vector<NhwcMap<T>> maps;
-  try {
-    for (size_t l = 0; l < levels.size(); ++l) {
-      const int64_t hw = levels[l].height * levels[l].width;
-      copies.push_back(alloc_uninit<T>(p.batch * p.channels * hw));
-      maps.push_back(level_map(p, levels[l], static_cast<const T*>(copies.back().get())));
-    }
-  } catch (const std::bad_alloc&) {
-    return Status::kOutOfMemory;
-  }
+  T* copy = workspace;
   for (size_t l = 0; l < levels.size(); ++l) {
-    nchw_to_nhwc(features[l], copies[l].get(), p.batch, p.channels,
-                 levels[l].height * levels[l].width);
+    const int64_t hw = levels[l].height * levels[l].width;
+    nchw_to_nhwc(features[l], copy, p.batch, p.channels, hw);
+    maps.push_back(level_map(p, levels[l], static_cast<const T*>(copy)));
+    copy += p.batch * p.channels * hw;
   }
   return forward_nhwc(maps, rois, roi_level, output);
 }
 
+// Backward into channels-last gradients in the workspace, transposed to NCHW at the end.
 template <typename T>
 Status backward_nchw(const RoiAlignParams& p, const std::vector<RoiAlignLevel>& levels,
                      const T* grad_output, const T* rois, const int64_t* roi_level,
-                     T* const* grad_features) {
-  std::vector<std::unique_ptr<T[]>> copies;
+                     T* const* grad_features, T* workspace) {
   std::vector<NhwcMap<T>> maps;
   std::vector<T*> grads;
-  try {
-    for (size_t l = 0; l < levels.size(); ++l) {
-      copies.push_back(alloc_uninit<T>(p.batch * p.channels * levels[l].height * levels[l].width));
-      maps.push_back(level_map<T>(p, levels[l], nullptr));
-      grads.push_back(copies.back().get());
-    }
-  } catch (const std::bad_alloc&) {
-    return Status::kOutOfMemory;
-  }
+  T* grad = workspace;
   for (size_t l = 0; l < levels.size(); ++l) {
-    fill_parallel(grads[l], p.batch * p.channels * levels[l].height * levels[l].width, T(0));
+    const int64_t numel = p.batch * p.channels * levels[l].height * levels[l].width;
+    fill_parallel(grad, numel, T(0));
+    maps.push_back(level_map<T>(p, levels[l], nullptr));
+    grads.push_back(grad);
+    grad += numel;
   }
   const Status s = backward_nhwc(maps, grads, grad_output, rois, roi_level);
   if (s != Status::kOk) return s;
@@ -333,21 +343,36 @@ bool valid_fpn(const RoiAlignFpnParams& fpn) { return fpn.num_levels >= 1; }
 
 }  // namespace
 
+int64_t roi_align_cpu_workspace_size(const RoiAlignParams& p, bool channels_last) {
+  return channels_last ? 0 : p.batch * p.channels * p.height * p.width;
+}
+
+int64_t multilevel_roi_align_cpu_workspace_size(const RoiAlignParams& p,
+                                                const RoiAlignFpnParams& fpn,
+                                                const RoiAlignLevel* levels) {
+  int64_t n = 0;
+  for (int64_t l = 0; l < fpn.num_levels; ++l) {
+    n += p.batch * p.channels * levels[l].height * levels[l].width;
+  }
+  return n;
+}
+
 template <typename T>
 Status roi_align_forward_cpu(const RoiAlignParams& p, const T* input, bool channels_last,
-                             const T* rois, T* output) {
+                             const T* rois, T* output, T* workspace) {
   if (!valid_sizes(p) || p.height < 1 || p.width < 1) return Status::kInvalidArgument;
   if (p.num_rois == 0 || p.channels == 0) return Status::kOk;
   const RoiAlignLevel level{p.height, p.width, p.spatial_scale};
   if (channels_last) {
     return forward_nhwc(std::vector<NhwcMap<T>>{level_map(p, level, input)}, rois, nullptr, output);
   }
-  return forward_nchw(p, std::vector<RoiAlignLevel>{level}, &input, rois, nullptr, output);
+  return forward_nchw(p, std::vector<RoiAlignLevel>{level}, &input, rois, nullptr, output,
+                      workspace);
 }
 
 template <typename T>
 Status roi_align_backward_cpu(const RoiAlignParams& p, const T* grad_output, const T* rois,
-                              T* grad_input) {
+                              T* grad_input, T* workspace) {
   if (!valid_sizes(p) || p.height < 1 || p.width < 1) return Status::kInvalidArgument;
   const int64_t numel = p.batch * p.channels * p.height * p.width;
   if (p.num_rois == 0 || numel == 0) {
@@ -356,7 +381,7 @@ Status roi_align_backward_cpu(const RoiAlignParams& p, const T* grad_output, con
   }
   const RoiAlignLevel level{p.height, p.width, p.spatial_scale};
   return backward_nchw(p, std::vector<RoiAlignLevel>{level}, grad_output, rois, nullptr,
-                       &grad_input);
+                       &grad_input, workspace);
 }
 
 template <typename T>
@@ -370,7 +395,7 @@ Status roi_align_fpn_levels_cpu(const RoiAlignFpnParams& fpn, int64_t num_rois, 
 template <typename T>
 Status multilevel_roi_align_forward_cpu(const RoiAlignParams& p, const RoiAlignFpnParams& fpn,
                                         const RoiAlignLevel* levels, const T* const* features,
-                                        const T* rois, T* output) {
+                                        const T* rois, T* output, T* workspace) {
   if (!valid_sizes(p) || !valid_fpn(fpn)) return Status::kInvalidArgument;
   for (int64_t l = 0; l < fpn.num_levels; ++l) {
     if (levels[l].height < 1 || levels[l].width < 1) return Status::kInvalidArgument;
@@ -384,13 +409,13 @@ Status multilevel_roi_align_forward_cpu(const RoiAlignParams& p, const RoiAlignF
   }
   roi_align_fpn_levels_cpu(fpn, p.num_rois, rois, roi_level.data());
   return forward_nchw(p, std::vector<RoiAlignLevel>(levels, levels + fpn.num_levels), features,
-                      rois, roi_level.data(), output);
+                      rois, roi_level.data(), output, workspace);
 }
 
 template <typename T>
 Status multilevel_roi_align_backward_cpu(const RoiAlignParams& p, const RoiAlignFpnParams& fpn,
                                          const RoiAlignLevel* levels, const T* grad_output,
-                                         const T* rois, T* const* grad_features) {
+                                         const T* rois, T* const* grad_features, T* workspace) {
   if (!valid_sizes(p) || !valid_fpn(fpn)) return Status::kInvalidArgument;
   for (int64_t l = 0; l < fpn.num_levels; ++l) {
     if (levels[l].height < 1 || levels[l].width < 1) return Status::kInvalidArgument;
@@ -410,7 +435,7 @@ Status multilevel_roi_align_backward_cpu(const RoiAlignParams& p, const RoiAlign
   }
   roi_align_fpn_levels_cpu(fpn, p.num_rois, rois, roi_level.data());
   return backward_nchw(p, std::vector<RoiAlignLevel>(levels, levels + fpn.num_levels),
-                       grad_output, rois, roi_level.data(), grad_features);
+                       grad_output, rois, roi_level.data(), grad_features, workspace);
 }
 
 template <typename T>
@@ -444,18 +469,19 @@ Status roi_align_backward_elements_cpu(const RoiAlignParams& p, const T* grad_ou
 }
 
 #define CELLRT_ROI_ALIGN_CPU(T)                                                                    \
-  template Status roi_align_forward_cpu<T>(const RoiAlignParams&, const T*, bool, const T*, T*);  \
-  template Status roi_align_backward_cpu<T>(const RoiAlignParams&, const T*, const T*, T*);       \
+  template Status roi_align_forward_cpu<T>(const RoiAlignParams&, const T*, bool, const T*, T*,   \
+                                           T*);                                                   \
+  template Status roi_align_backward_cpu<T>(const RoiAlignParams&, const T*, const T*, T*, T*);   \
   template Status roi_align_fpn_levels_cpu<T>(const RoiAlignFpnParams&, int64_t, const T*,        \
                                               int64_t*);                                          \
   template Status multilevel_roi_align_forward_cpu<T>(const RoiAlignParams&,                      \
                                                       const RoiAlignFpnParams&,                   \
                                                       const RoiAlignLevel*, const T* const*,      \
-                                                      const T*, T*);                              \
+                                                      const T*, T*, T*);                          \
   template Status multilevel_roi_align_backward_cpu<T>(const RoiAlignParams&,                     \
                                                        const RoiAlignFpnParams&,                  \
                                                        const RoiAlignLevel*, const T*, const T*,  \
-                                                       T* const*);                                \
+                                                       T* const*, T*);                            \
   template Status roi_align_forward_elements_cpu<T>(const RoiAlignParams&, const T*, const T*,    \
                                                     T*);                                          \
   template Status roi_align_backward_elements_cpu<T>(const RoiAlignParams&, const T*, const T*,   \

@@ -20,18 +20,32 @@ namespace cellrt {
 // A channels-last gather: the map is transposed to NHWC once (skipped when channels_last), then the
 // bilinear taps of each sample point are computed once and applied to all C channels as contiguous
 // vectors. Results equal the element loop's bit for bit (same operations in the same order).
+//
+// `workspace` holds the channels-last copies (forward) or gradients (backward) of the maps:
+// roi_align_cpu_workspace_size() elements of T, allocated by the caller (the binding allocates it
+// with NumPy, whose allocator asks for transparent huge pages: a fresh 32 MiB buffer then costs a
+// few page faults instead of 8192). Small per-thread scratch is allocated internally.
+
+// Elements of T needed as workspace: N*C*H*W, or 0 for a forward on a channels-last map.
+int64_t roi_align_cpu_workspace_size(const RoiAlignParams& p, bool channels_last);
+
+// Sum over the levels of N*C*H_l*W_l (forward and backward).
+int64_t multilevel_roi_align_cpu_workspace_size(const RoiAlignParams& p,
+                                                const RoiAlignFpnParams& fpn,
+                                                const RoiAlignLevel* levels);
 
 // input: NCHW, or NHWC when channels_last. output: (num_rois, channels, pooled_h, pooled_w).
 template <typename T>
 Status roi_align_forward_cpu(const RoiAlignParams& p, const T* input, bool channels_last,
-                             const T* rois, T* output);
+                             const T* rois, T* output, T* workspace);
 
-// grad_output: (num_rois, channels, pooled_h, pooled_w). grad_input: NCHW, overwritten.
+// grad_output: (num_rois, channels, pooled_h, pooled_w). grad_input: NCHW, overwritten. workspace:
+// roi_align_cpu_workspace_size(p, false) elements.
 // Deterministic: work is split by (batch, channel block), never by RoI, so no atomics are needed
 // and each gradient element sums its contributions in RoI order whatever the thread count.
 template <typename T>
 Status roi_align_backward_cpu(const RoiAlignParams& p, const T* grad_output, const T* rois,
-                              T* grad_input);
+                              T* grad_input, T* workspace);
 
 // FPN level index of each RoI (-1: none), see roi_align_fpn_level.
 template <typename T>
@@ -44,13 +58,13 @@ Status roi_align_fpn_levels_cpu(const RoiAlignFpnParams& fpn, int64_t num_rois, 
 template <typename T>
 Status multilevel_roi_align_forward_cpu(const RoiAlignParams& p, const RoiAlignFpnParams& fpn,
                                         const RoiAlignLevel* levels, const T* const* features,
-                                        const T* rois, T* output);
+                                        const T* rois, T* output, T* workspace);
 
 // grad_features[l]: NCHW, overwritten.
 template <typename T>
 Status multilevel_roi_align_backward_cpu(const RoiAlignParams& p, const RoiAlignFpnParams& fpn,
                                          const RoiAlignLevel* levels, const T* grad_output,
-                                         const T* rois, T* const* grad_features);
+                                         const T* rois, T* const* grad_features, T* workspace);
 
 // ---- CPU, element loops (the plain path; the reference the fast path is tested against) --------
 template <typename T>
