@@ -6,12 +6,18 @@ Case (from the issue): FPN-level features 2 x 256 x 128 x 128 (stride 4 of a 512
 channels-last transposition. `match` says whether our result equals torchvision's within the
 test tolerance (forward and input gradient).
 
+torchvision's CPU RoIAlign kernels are single-threaded; ours use both threads. On a shared machine
+the second thread may not get a core, so the records also give the median process CPU time of
+each side (`ours_cpu_ms`, `peer_cpu_ms`, summed over threads): their ratio is the work ratio.
+
 Run: PYTHONPATH=python python tools/bench/bench_roi_align.py [--quick]
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
+import time
 
 import numpy as np
 
@@ -29,6 +35,20 @@ def _cell_boxes(rng: np.random.Generator, k: int, image: int, batch: int) -> np.
     return np.concatenate([idx, centre - side / 2, centre + side / 2], axis=1).astype(np.float32)
 
 
+def _timed(fn, repeats: int) -> tuple[float, float]:
+    """(median wall ms, median process CPU ms) of fn(), from the same calls (warm-up excluded)."""
+    cpu: list[float] = []
+
+    def wrapped():
+        start = time.process_time()
+        result = fn()
+        cpu.append((time.process_time() - start) * 1e3)
+        return result
+
+    wall = median_ms(wrapped, repeats=repeats)
+    return wall, statistics.median(cpu[1:])
+
+
 def run(quick: bool = False) -> list[dict]:
     import torch
     import torchvision
@@ -41,7 +61,7 @@ def run(quick: bool = False) -> list[dict]:
     x = rng.standard_normal((n, c, h, w), dtype=np.float32)
     boxes = _cell_boxes(rng, k, 4 * h, n)
     xt, bt = torch.from_numpy(x), torch.from_numpy(boxes)
-    repeats = 3 if quick else 7
+    repeats = 3 if quick else 5
     sizes = (7,) if quick else (7, 14)
     records = []
     for size in sizes:
@@ -55,10 +75,11 @@ def run(quick: bool = False) -> list[dict]:
 
         ours_out, peer_out = ours_fwd(), peer_fwd().numpy()
         fwd_diff = float(np.max(np.abs(ours_out - peer_out)))
-        ours_ms = median_ms(ours_fwd, repeats=repeats)
-        peer_ms = median_ms(peer_fwd, repeats=repeats)
+        ours_ms, ours_cpu = _timed(ours_fwd, repeats)
+        peer_ms, peer_cpu = _timed(peer_fwd, repeats)
         records.append(
             record("roi_align", f"forward {case}", ours_ms, "torchvision", peer_ms,
+                   ours_cpu_ms=round(ours_cpu, 1), peer_cpu_ms=round(peer_cpu, 1),
                    max_abs_diff=fwd_diff, match=bool(np.allclose(ours_out, peer_out, rtol=1e-5, atol=1e-5)))
         )
 
@@ -76,10 +97,11 @@ def run(quick: bool = False) -> list[dict]:
 
         ours_grad, peer_grad = ours_bwd(), peer_bwd().numpy()
         bwd_diff = float(np.max(np.abs(ours_grad - peer_grad)))
-        ours_ms = median_ms(ours_bwd, repeats=repeats)
-        peer_ms = median_ms(peer_bwd, repeats=repeats)
+        ours_ms, ours_cpu = _timed(ours_bwd, repeats)
+        peer_ms, peer_cpu = _timed(peer_bwd, repeats)
         records.append(
             record("roi_align", f"backward {case}", ours_ms, "torchvision", peer_ms,
+                   ours_cpu_ms=round(ours_cpu, 1), peer_cpu_ms=round(peer_cpu, 1),
                    max_abs_diff=bwd_diff, match=bool(np.allclose(ours_grad, peer_grad, rtol=1e-4, atol=1e-4)))
         )
     return records
@@ -87,7 +109,8 @@ def run(quick: bool = False) -> list[dict]:
 
 if __name__ == "__main__":
     recs = run(quick="--quick" in sys.argv)
-    cols = ("case", "ours_ms", "peer_ms", "ratio", "max_abs_diff", "match")
+    cols = ("case", "ours_ms", "peer_ms", "ratio", "ours_cpu_ms", "peer_cpu_ms", "max_abs_diff",
+            "match")
     print(" | ".join(cols))
     for r in recs:
         print(" | ".join(str(r[c]) for c in cols))

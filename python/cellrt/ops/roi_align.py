@@ -35,15 +35,20 @@ RoI smaller than one feature pixel is enlarged to one pixel. Each bin averages
 Boundary rules (torchvision's): a sample more than one pixel outside the map (``y < -1``,
 ``y > H``, ...) contributes 0 but still counts in the average; samples within one pixel of the
 map clamp to the border pixel. A NaN box coordinate gives zeros (NaN sample coordinates never
-index memory); infinite coordinates follow the finite arithmetic (a box reaching to infinity only
-samples off the map and gives zeros; ``x2 = -inf`` is an inverted box, which the legacy model
-widens to one pixel like any other). A batch index outside ``[0, N)`` (or NaN) is a ValueError. NaN or Inf values in ``input`` propagate to every bin that samples them. The adaptive
-grid is capped at 1024 samples per bin side, which only changes bins wider than 1024 feature
-pixels (where torchvision would take over a million samples per bin).
+index memory); infinite coordinates follow the finite arithmetic (a box reaching to infinity
+only samples off the map and gives zeros; ``x2 = -inf`` is an inverted box, which the legacy
+model widens to one pixel like any other). A batch index outside ``[0, N)`` (or NaN) is a
+ValueError. NaN or Inf values in ``input`` propagate to every bin that reads them (even with
+zero weight, as in torchvision). The adaptive grid is capped at 1024 samples per bin side, which
+only changes bins wider than 1024 feature pixels (where torchvision would take over a million
+samples per bin).
 
-Tolerances (tests/tolerances.py): float32 results equal torchvision's CPU output bit for bit in
-practice; the backward pass sums float32 contributions in a different order than torchvision's,
-so it agrees to rtol = atol = 1e-4. The CPU backward is deterministic (no atomics).
+Tolerances (tests/tolerances.py): the CPU forward sums the same terms as torchvision in another
+order (per-row weights summed first, see kernels/cpu/roi_align_cpu.cpp), so float32 results agree
+to a few ulp (rtol = atol = 1e-5); the CUDA kernels follow torchvision's order. The backward pass
+sums float32 contributions in a different order than torchvision's and agrees to
+rtol = atol = 1e-4. The CPU backward is deterministic (no atomics, independent of the thread
+count).
 
 ``multilevel_roi_align`` pools every box from one level of a feature pyramid, chosen by the FPN
 rule, exactly like ``torchvision.ops.MultiScaleRoIAlign`` (no ONNX single-op equivalent).

@@ -18,8 +18,9 @@ namespace cellrt {
 
 // ---- CPU, production path (T = float or double) ------------------------------------------------
 // A channels-last gather: the map is transposed to NHWC once (skipped when channels_last), then the
-// bilinear taps of each sample point are computed once and applied to all C channels as contiguous
-// vectors. Results equal the element loop's bit for bit (same operations in the same order).
+// interpolation weights are computed once and applied to all C channels as contiguous vectors.
+// The forward equals the element loop to rounding (it sums the same terms in another order); the
+// backward equals a sequential element loop bit for bit.
 //
 // `workspace` holds the channels-last copies (forward) or gradients (backward) of the maps:
 // roi_align_cpu_workspace_size() elements of T, allocated by the caller (the binding allocates it

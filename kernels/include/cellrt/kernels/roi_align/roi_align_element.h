@@ -91,8 +91,8 @@ CELLRT_HD RoiAlignBox<A> roi_align_box(const RoiAlignParams& p, const A* roi) {
   return b;
 }
 
-// Coordinate of sample i (of `grid`) in bin `bin_index` along one axis; the operation order is
-// torchvision's, so float32 results match it bit for bit.
+// Coordinate of sample i (of `grid`) in bin `bin_index` along one axis, in torchvision's operation
+// order (so the element loop's float32 results match torchvision's bit for bit).
 template <typename A>
 CELLRT_HD A roi_align_sample_coord(A start, A bin_size, int64_t bin_index, int64_t i, int64_t grid) {
   return start + static_cast<A>(bin_index) * bin_size +
@@ -129,15 +129,19 @@ CELLRT_HD RoiAlignAxisTap<A> roi_align_axis_tap(int64_t n, A v) {
   return t;
 }
 
+// Whether a coordinate lies in [-1, n] along an axis of n pixels; false for NaN, since every
+// comparison with NaN is false. A sample contributes iff both its coordinates are in range.
+template <typename A>
+CELLRT_HD bool roi_align_axis_in_range(int64_t n, A v) {
+  return v >= A(-1) && v <= static_cast<A>(n);
+}
+
 // Taps of the sample (y, x) on an height x width map (both >= 1). Returns false when the sample
-// contributes 0. The in-range test is written as !(in range) so that a NaN coordinate, for which
-// every comparison is false, lands here instead of being converted to an integer index (undefined
-// behaviour, and an out-of-bounds read in practice).
+// contributes 0. The test is written as !(in range) so that a NaN coordinate lands here instead of
+// being converted to an integer index (undefined behaviour, and an out-of-bounds read in practice).
 template <typename A>
 CELLRT_HD bool roi_align_taps(int64_t height, int64_t width, A y, A x, RoiAlignTaps<A>& t) {
-  if (!(y >= A(-1) && y <= static_cast<A>(height) && x >= A(-1) && x <= static_cast<A>(width))) {
-    return false;
-  }
+  if (!(roi_align_axis_in_range(height, y) && roi_align_axis_in_range(width, x))) return false;
   const RoiAlignAxisTap<A> ty = roi_align_axis_tap(height, y);
   const RoiAlignAxisTap<A> tx = roi_align_axis_tap(width, x);
   const A hy = A(1) - ty.frac, hx = A(1) - tx.frac;
