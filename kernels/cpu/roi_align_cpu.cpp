@@ -12,7 +12,6 @@
 //    it equals the element loop to rounding; the backward applies each sample's four taps in the
 //    element function's order and equals a sequential element loop bit for bit.
 #include <algorithm>
-#include <cstring>
 #include <memory>
 #include <new>
 #include <vector>
@@ -146,29 +145,41 @@ int64_t bin_axis_weights(T start, T bin_size, int64_t index, int64_t grid, int64
   return m;
 }
 
-// Per-thread scratch of the forward, sized for the largest map of the call.
+template <typename V>
+void grow(std::vector<V>& v, int64_t n, V fill = V()) {
+  if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n), fill);
+}
+
+// Per-thread scratch of the forward. Buffers grow to the needs of the RoIs met (fit()).
 template <typename T>
 struct ForwardScratch {
-  std::vector<T> acc;        // (bins, padded_stride(C)): bin sums, channels contiguous
-  std::vector<T> rows;       // (W, C): vertical partial sums of one output row, per column
-  std::vector<int64_t> slot;  // max(H, W), all -1 between uses
-  std::vector<int64_t> ridx;  // H: rows of one output row's bins, and their weights
+  std::vector<T> acc;         // (bins, padded_stride(C)): bin sums, channels contiguous
+  std::vector<T> rows;        // (union columns, C): vertical sums of one output row, per column
+  std::vector<int64_t> slot;  // max(H, W) entries, all -1 between uses
+  std::vector<int64_t> ridx;  // pixel rows of one output row's bins, and their weights
   std::vector<T> rw;
-  std::vector<int64_t> cidx;  // (pooled_w, W): columns of each output column, and their weights
-  std::vector<T> cw;
+  std::vector<int64_t> cidx;  // (pooled_w, per_col): columns of each output column (then their
+  std::vector<T> cw;          // position in the union), and their weights
   std::vector<int64_t> cnum;  // pooled_w
-  std::vector<int64_t> cols;  // W: union of the columns of all output columns
+  std::vector<int64_t> cols;  // union of the columns of all output columns
+  int64_t per_col = 0;
 
-  ForwardScratch(int64_t c, int64_t ph, int64_t pw, int64_t h, int64_t w)
-      : acc(static_cast<size_t>(ph * pw * padded_stride<T>(c))),
-        rows(static_cast<size_t>(w * c)),
-        slot(static_cast<size_t>(std::max(h, w)), -1),
-        ridx(static_cast<size_t>(h)),
-        rw(static_cast<size_t>(h)),
-        cidx(static_cast<size_t>(pw * w)),
-        cw(static_cast<size_t>(pw * w)),
-        cnum(static_cast<size_t>(pw)),
-        cols(static_cast<size_t>(w)) {}
+  // Sizes the buffers for RoI b of map p: a bin's samples read at most two pixels each per axis.
+  // Throws std::bad_alloc.
+  void fit(const RoiAlignParams& p, const RoiAlignBox<T>& b) {
+    per_col = std::max<int64_t>(1, std::min(2 * b.grid_w, p.width));
+    const int64_t per_row = std::max<int64_t>(1, std::min(2 * b.grid_h, p.height));
+    const int64_t union_cols = std::min(p.pooled_w * per_col, p.width);
+    grow(acc, p.pooled_h * p.pooled_w * padded_stride<T>(p.channels));
+    grow(rows, union_cols * p.channels);
+    grow(slot, std::max(p.height, p.width), int64_t{-1});
+    grow(ridx, per_row);
+    grow(rw, per_row);
+    grow(cidx, p.pooled_w * per_col);
+    grow(cw, p.pooled_w * per_col);
+    grow(cnum, p.pooled_w);
+    grow(cols, union_cols);
+  }
 };
 
 // Forward of one RoI into out (channels, pooled_h, pooled_w), from a channels-last map.
@@ -181,25 +192,27 @@ struct ForwardScratch {
 // operations than applying four taps per sample; being summed in another order, results equal
 // the element function's to rounding (a few ulp), not bit for bit.
 template <typename T>
-void forward_roi_nhwc(const NhwcMap<T>& m, const T* roi, ForwardScratch<T>& s, T* out) {
+void forward_roi_nhwc(const NhwcMap<T>& m, const RoiAlignBox<T>& b, ForwardScratch<T>& s, T* out) {
   const RoiAlignParams& p = m.p;
   const int64_t C = p.channels, W = p.width, bins = p.pooled_h * p.pooled_w;
-  const int64_t ldc = padded_stride<T>(C);
-  const RoiAlignBox<T> b = roi_align_box(p, roi);
+  const int64_t ldc = padded_stride<T>(C), stride = s.per_col;
   const T* base = m.data + b.batch * p.height * W * C;
-  // Columns (and weights) of every output column, and their union.
+  // Columns (and weights) of every output column; then their union, with each column entry
+  // replaced by its position in the union (the row of `rows` holding that column's sums).
   for (int64_t pw = 0; pw < p.pooled_w; ++pw) {
     s.cnum[pw] = bin_axis_weights(b.start_w, b.bin_w, pw, b.grid_w, W, s.slot.data(),
-                                  s.cidx.data() + pw * W, s.cw.data() + pw * W);
+                                  s.cidx.data() + pw * stride, s.cw.data() + pw * stride);
   }
-  int64_t ncols = 0;  // slot marks the union's members here
+  int64_t ncols = 0;
   for (int64_t pw = 0; pw < p.pooled_w; ++pw) {
-    const int64_t* ci = s.cidx.data() + pw * W;
+    int64_t* ci = s.cidx.data() + pw * stride;
     for (int64_t k = 0; k < s.cnum[pw]; ++k) {
-      if (s.slot[ci[k]] < 0) {
-        s.slot[ci[k]] = 0;
+      int64_t& pos = s.slot[ci[k]];
+      if (pos < 0) {
+        pos = ncols;
         s.cols[ncols++] = ci[k];
       }
+      ci[k] = pos;
     }
   }
   for (int64_t k = 0; k < ncols; ++k) s.slot[s.cols[k]] = -1;
@@ -207,11 +220,11 @@ void forward_roi_nhwc(const NhwcMap<T>& m, const T* roi, ForwardScratch<T>& s, T
   for (int64_t ph = 0; ph < p.pooled_h; ++ph) {
     const int64_t nrows = bin_axis_weights(b.start_h, b.bin_h, ph, b.grid_h, p.height,
                                            s.slot.data(), s.ridx.data(), s.rw.data());
-    // rows[q] = sum over this output row's pixel rows r of Wy[r] * v[r, q, :]
+    // rows[u] = sum over this output row's pixel rows r of Wy[r] * v[r, cols[u], :]
     if (nrows > 0) {
-      for (int64_t k = 0; k < ncols; ++k) {
-        const int64_t q = s.cols[k];
-        T* __restrict t = s.rows.data() + q * C;
+      for (int64_t u = 0; u < ncols; ++u) {
+        const int64_t q = s.cols[u];
+        T* __restrict t = s.rows.data() + u * C;
         const T* v = base + (s.ridx[0] * W + q) * C;
         const T w0 = s.rw[0];
         for (int64_t c = 0; c < C; ++c) t[c] = w0 * v[c];
@@ -225,8 +238,8 @@ void forward_roi_nhwc(const NhwcMap<T>& m, const T* roi, ForwardScratch<T>& s, T
     for (int64_t pw = 0; pw < p.pooled_w; ++pw) {
       T* __restrict a = s.acc.data() + (ph * p.pooled_w + pw) * ldc;
       const int64_t n = nrows > 0 ? s.cnum[pw] : 0;  // no valid sample: the bin is 0
-      const int64_t* ci = s.cidx.data() + pw * W;
-      const T* cwt = s.cw.data() + pw * W;
+      const int64_t* ci = s.cidx.data() + pw * stride;
+      const T* cwt = s.cw.data() + pw * stride;
       if (n == 0) {
         std::fill(a, a + C, T(0));
         continue;
@@ -253,19 +266,13 @@ Status forward_nhwc(const std::vector<NhwcMap<T>>& maps, const T* rois, const in
                     T* output) {
   const RoiAlignParams& p = maps[0].p;
   const int64_t per_roi = p.channels * p.pooled_h * p.pooled_w;
-  int64_t h = 1, w = 1;
-  for (const NhwcMap<T>& m : maps) {
-    h = std::max(h, m.p.height);
-    w = std::max(w, m.p.width);
-  }
   std::vector<ForwardScratch<T>> scratch;
   try {
-    for (int t = 0; t < max_threads(); ++t) {
-      scratch.emplace_back(p.channels, p.pooled_h, p.pooled_w, h, w);
-    }
+    scratch.resize(static_cast<size_t>(max_threads()));
   } catch (const std::bad_alloc&) {
     return Status::kOutOfMemory;
   }
+  bool out_of_memory = false;
 #pragma omp parallel
   {
     ForwardScratch<T>& s = scratch[thread_id()];
@@ -275,12 +282,20 @@ Status forward_nhwc(const std::vector<NhwcMap<T>>& maps, const T* rois, const in
       T* out = output + k * per_roi;
       if (l < 0) {
         std::fill(out, out + per_roi, T(0));
-      } else {
-        forward_roi_nhwc(maps[l], rois + 5 * k, s, out);
+        continue;
       }
+      const RoiAlignBox<T> b = roi_align_box(maps[l].p, rois + 5 * k);
+      try {  // no exception may leave an OpenMP region
+        s.fit(maps[l].p, b);
+      } catch (const std::bad_alloc&) {
+#pragma omp atomic write
+        out_of_memory = true;
+        continue;
+      }
+      forward_roi_nhwc(maps[l], b, s, out);
     }
   }
-  return Status::kOk;
+  return out_of_memory ? Status::kOutOfMemory : Status::kOk;
 }
 
 // Backward over all RoIs into zeroed channels-last gradients grads[l] (one per map).

@@ -352,6 +352,18 @@ def test_fast_path_equals_element_loop(dtype, aligned, ratio):
     np.testing.assert_allclose(fast, elements, equal_nan=True, **_tol("forward", dtype))
 
 
+def test_fast_path_wide_map_and_large_grids():
+    rng = np.random.default_rng(20)
+    x = rng.standard_normal((1, 3, 5, 3000)).astype(np.float32)
+    boxes = np.array([[0, -10, 0, 3010, 5], [0, 100, 1, 2900, 3], [0, 2990, -2, 2980, 7]], np.float32)
+    for ratio, aligned in ((-1, False), (3, True), (0, True)):
+        fast = roi_align(x, boxes, (2, 7), 1.0, ratio, aligned)
+        elements = _core.testing.roi_align_forward_elements(x, boxes, 2, 7, 1.0, ratio, aligned)
+        np.testing.assert_allclose(fast, elements, **_tol("forward", np.float32))
+        np.testing.assert_allclose(fast, _tv_forward(x, boxes, (2, 7), 1.0, ratio, aligned),
+                                   **_tol("forward", np.float32))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("aligned,ratio", [(False, -1), (True, 2)])
 def test_backward_in_shuffled_and_reversed_order_matches(dtype, aligned, ratio):
