@@ -360,7 +360,9 @@ def test_fast_path_wide_map_and_large_grids():
         fast = roi_align(x, boxes, (2, 7), 1.0, ratio, aligned)
         elements = _core.testing.roi_align_forward_elements(x, boxes, 2, 7, 1.0, ratio, aligned)
         np.testing.assert_allclose(fast, elements, **_tol("forward", np.float32))
-        np.testing.assert_allclose(fast, _tv_forward(x, boxes, (2, 7), 1.0, ratio, aligned),
+        # Not the inverted last box: torchvision's CPU kernel throws on it when aligned and the grid
+        # is adaptive (a negative grid size overflows its precomputation's vector size).
+        np.testing.assert_allclose(fast[:2], _tv_forward(x, boxes[:2], (2, 7), 1.0, ratio, aligned),
                                    **_tol("forward", np.float32))
 
 
