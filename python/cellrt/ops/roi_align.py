@@ -93,16 +93,20 @@ def _output_size(op: str, output_size: Any) -> tuple[int, int]:
     return size
 
 
+def _sampling(op: str, sampling_ratio: Any, aligned: Any) -> tuple[int, bool]:
+    if not isinstance(sampling_ratio, numbers.Integral) or isinstance(sampling_ratio, bool):
+        raise TypeError(f"{op}: sampling_ratio must be an int, got {sampling_ratio!r}")
+    if not isinstance(aligned, (bool, np.bool_)):
+        raise TypeError(f"{op}: aligned must be a bool, got {aligned!r}")
+    return int(sampling_ratio), bool(aligned)
+
+
 def _attributes(op: str, spatial_scale: Any, sampling_ratio: Any, aligned: Any) -> tuple:
     if not isinstance(spatial_scale, numbers.Real) or isinstance(spatial_scale, bool):
         raise TypeError(f"{op}: spatial_scale must be a real number, got {spatial_scale!r}")
     if not (math.isfinite(spatial_scale) and spatial_scale > 0):
         raise ValueError(f"{op}: spatial_scale must be finite and > 0, got {spatial_scale}")
-    if not isinstance(sampling_ratio, numbers.Integral) or isinstance(sampling_ratio, bool):
-        raise TypeError(f"{op}: sampling_ratio must be an int, got {sampling_ratio!r}")
-    if not isinstance(aligned, (bool, np.bool_)):
-        raise TypeError(f"{op}: aligned must be a bool, got {aligned!r}")
-    return float(spatial_scale), int(sampling_ratio), bool(aligned)
+    return (float(spatial_scale), *_sampling(op, sampling_ratio, aligned))
 
 
 def _boxes(op: str, boxes: Any, dtype) -> np.ndarray:
@@ -312,7 +316,7 @@ def multilevel_roi_align(
     """
     op = "multilevel_roi_align"
     oh, ow = _output_size(op, output_size)
-    _, ratio, aligned = _attributes(op, 1.0, sampling_ratio, aligned)
+    ratio, aligned = _sampling(op, sampling_ratio, aligned)
     scales, size, level, k_min = _fpn_attributes(op, scales, canonical_size, canonical_level)
     features = _feature_list(op, features, len(scales))
     if resolve_backend(op, backend, is_cuda_tensor(features[0])) == "cuda":
@@ -356,7 +360,7 @@ def multilevel_roi_align_backward(
         One (N, C, H_l, W_l) gradient per level.
     """
     op = "multilevel_roi_align_backward"
-    _, ratio, aligned = _attributes(op, 1.0, sampling_ratio, aligned)
+    ratio, aligned = _sampling(op, sampling_ratio, aligned)
     scales, size, level, k_min = _fpn_attributes(op, scales, canonical_size, canonical_level)
     shapes = [_shape4(op, s) for s in feature_shapes]
     if len(shapes) != len(scales) or len({s[:2] for s in shapes}) > 1:
