@@ -11,4 +11,10 @@ TOL = {
 
 
 def tol(kind: str, dtype) -> dict:
-    return TOL[(kind, str(dtype).replace("torch.", ""))]
+    """dtype: a torch dtype, a NumPy dtype or scalar type, or its name."""
+    name = str(dtype).replace("torch.", "")
+    if name not in ("float16", "float32", "float64"):
+        import numpy as np
+
+        name = np.dtype(dtype).name
+    return TOL[(kind, name)]
