@@ -84,8 +84,12 @@ py::tuple emulate(const carray<uint32_t>& levels, const carray<int32_t>& markers
   Status s;
   {
     py::gil_scoped_release release;
+    // NumPy's uint64 is unsigned long here; the state type is the same 64 bits spelled
+    // unsigned long long (CUDA's atomicMin overload).
+    static_assert(sizeof(uint64_t) == sizeof(WatershedState));
     s = watershed_emulate_cpu(p, levels.data(), markers.data(), m, perm.data(),
-                              state.mutable_data(), parent.mutable_data(), out.mutable_data());
+                              reinterpret_cast<WatershedState*>(state.mutable_data()),
+                              parent.mutable_data(), out.mutable_data());
   }
   throw_if_error(op, s);
   return py::make_tuple(out, state, parent);

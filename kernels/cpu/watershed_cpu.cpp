@@ -643,7 +643,7 @@ template Status watershed_cpu<double>(const WatershedParams&, const double*, con
 
 Status watershed_emulate_cpu(const WatershedParams& p, const uint32_t* levels,
                              const int32_t* markers, const uint8_t* mask, const int64_t* order,
-                             uint64_t* state, int64_t* parent, int32_t* out) {
+                             WatershedState* state, int64_t* parent, int32_t* out) {
   const int64_t n = p.height * p.width;
   if (n <= 0) return Status::kOk;
   if (p.connectivity != 1 && p.connectivity != 2) return Status::kInvalidArgument;

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "cellrt/kernels/common/status.h"
+#include "cellrt/kernels/watershed/watershed_element.h"
 #include "cellrt/kernels/watershed/watershed_params.h"
 
 #if defined(CELLRT_WITH_CUDA)
@@ -25,18 +26,18 @@ Status watershed_cpu(const WatershedParams& p, const T* image, const int32_t* ma
 
 // CPU emulation of the GPU algorithm (watershed_element.h): runs the init, relax, parent, jump and
 // label steps over all pixels in the visiting order `order` (a permutation of 0..n-1) until each
-// step reaches its fixed point. levels: uint32 ranks of the image values. state (n uint64) and
+// step reaches its fixed point. levels: uint32 ranks of the image values. state (n WatershedState) and
 // parent (n int64) are workspace, left holding the final states and roots for inspection.
 Status watershed_emulate_cpu(const WatershedParams& p, const uint32_t* levels,
                              const int32_t* markers, const uint8_t* mask, const int64_t* order,
-                             uint64_t* state, int64_t* parent, int32_t* out);
+                             WatershedState* state, int64_t* parent, int32_t* out);
 
 #if defined(CELLRT_WITH_CUDA)
 // GPU watershed: the same steps as CUDA kernels, iterated on `stream` until convergence (the host
-// reads a device flag after each sweep). All pointers are device memory; state (n uint64), parent
+// reads a device flag after each sweep). All pointers are device memory; state (n WatershedState), parent
 // (n int64) and changed (one int32) are caller-allocated workspace. Needs n < 2^32 - 1.
 Status watershed_cuda(const WatershedParams& p, const uint32_t* levels, const int32_t* markers,
-                      const uint8_t* mask, uint64_t* state, int64_t* parent, int32_t* changed,
+                      const uint8_t* mask, WatershedState* state, int64_t* parent, int32_t* changed,
                       int32_t* out, cudaStream_t stream);
 #endif
 

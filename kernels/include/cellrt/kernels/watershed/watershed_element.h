@@ -2,7 +2,7 @@
 // (watershed_cpu.cpp); these steps compute the same labelling by fixed-point iteration, and a test
 // runs them on the CPU in shuffled and reversed pixel order (watershed_emulate_cpu).
 //
-// Formulation. Every in-mask pixel x gets the state S(x) = (D(x), h(x)) packed in a uint64:
+// Formulation. Every in-mask pixel x gets the state S(x) = (D(x), h(x)) packed in 64 bits:
 //   D(x): the minimax arrival level, the lowest possible highest level on an in-mask path from
 //         a marker to x (both ends included): the "water level" at which the flood reaches x;
 //   h(x): steps since the path last rose to D(x), i.e. the breadth-first distance inside the
@@ -33,7 +33,12 @@
 
 namespace cellrt {
 
-constexpr uint64_t kWatershedUnreached = ~uint64_t{0};
+// The packed (D, h) state. unsigned long long rather than uint64_t: CUDA's atomicMin has an
+// overload for the former only (uint64_t is unsigned long on LP64 Linux).
+using WatershedState = unsigned long long;
+static_assert(sizeof(WatershedState) == 8);
+
+constexpr WatershedState kWatershedUnreached = ~WatershedState{0};
 
 CELLRT_HD int watershed_num_neighbours(const WatershedParams& p) {
   return p.connectivity == 1 ? 4 : 8;
@@ -56,13 +61,13 @@ CELLRT_HD bool watershed_in_mask(const uint8_t* mask, int64_t idx) {
   return mask == nullptr || mask[idx] != 0;
 }
 
-CELLRT_HD uint64_t watershed_pack(uint32_t level, uint32_t steps) {
-  return (uint64_t{level} << 32) | steps;
+CELLRT_HD WatershedState watershed_pack(uint32_t level, uint32_t steps) {
+  return (WatershedState{level} << 32) | steps;
 }
 
 // State of pixel x reached from a neighbour in state s: the level rises to x's own level if that
 // is higher (and the plateau distance restarts), else x lies one step further on the plateau.
-CELLRT_HD uint64_t watershed_extend(uint64_t s, uint32_t level_x) {
+CELLRT_HD WatershedState watershed_extend(WatershedState s, uint32_t level_x) {
   const uint32_t d = static_cast<uint32_t>(s >> 32);
   if (level_x > d) return watershed_pack(level_x, 0);
   // h + 1 cannot overflow: the launchers require fewer than 2^32 - 1 pixels.
@@ -72,7 +77,7 @@ CELLRT_HD uint64_t watershed_extend(uint64_t s, uint32_t level_x) {
 // Initial state: markers inside the mask at (level, 0), everything else unreached.
 CELLRT_HD void watershed_init_element(const WatershedParams& p, const uint32_t* levels,
                                       const int32_t* markers, const uint8_t* mask,
-                                      uint64_t* state, int64_t idx) {
+                                      WatershedState* state, int64_t idx) {
   (void)p;
   const bool seed = watershed_in_mask(mask, idx) && markers[idx] != 0;
   state[idx] = seed ? watershed_pack(levels[idx], 0) : kWatershedUnreached;
@@ -82,16 +87,16 @@ CELLRT_HD void watershed_init_element(const WatershedParams& p, const uint32_t* 
 // decreased (the iteration has not converged yet). Safe to run concurrently on all pixels.
 CELLRT_HD bool watershed_relax_element(const WatershedParams& p, const uint32_t* levels,
                                        const int32_t* markers, const uint8_t* mask,
-                                       uint64_t* state, int64_t idx) {
+                                       WatershedState* state, int64_t idx) {
   if (!watershed_in_mask(mask, idx) || markers[idx] != 0) return false;  // outside, or fixed
-  uint64_t best = kWatershedUnreached;
+  WatershedState best = kWatershedUnreached;
   const int nk = watershed_num_neighbours(p);
   for (int k = 0; k < nk; ++k) {
     int64_t n;
     if (!watershed_neighbour(p, idx, k, &n) || !watershed_in_mask(mask, n)) continue;
-    const uint64_t s = atomic_load(&state[n]);
+    const WatershedState s = atomic_load(&state[n]);
     if (s == kWatershedUnreached) continue;
-    const uint64_t e = watershed_extend(s, levels[idx]);
+    const WatershedState e = watershed_extend(s, levels[idx]);
     best = e < best ? e : best;
   }
   if (best < atomic_load(&state[idx])) {
@@ -104,7 +109,7 @@ CELLRT_HD bool watershed_relax_element(const WatershedParams& p, const uint32_t*
 // After convergence: parent[idx] = the in-mask neighbour of smallest state (first in scan order
 // on ties), idx itself for a marker, -1 outside the mask or where no marker reaches.
 CELLRT_HD void watershed_parent_element(const WatershedParams& p, const int32_t* markers,
-                                        const uint8_t* mask, const uint64_t* state,
+                                        const uint8_t* mask, const WatershedState* state,
                                         int64_t* parent, int64_t idx) {
   if (!watershed_in_mask(mask, idx) || state[idx] == kWatershedUnreached) {
     parent[idx] = -1;
@@ -115,7 +120,7 @@ CELLRT_HD void watershed_parent_element(const WatershedParams& p, const int32_t*
     return;
   }
   int64_t arg = -1;
-  uint64_t best = kWatershedUnreached;
+  WatershedState best = kWatershedUnreached;
   const int nk = watershed_num_neighbours(p);
   for (int k = 0; k < nk; ++k) {
     int64_t n;
