@@ -25,12 +25,14 @@
 // differ from scikit-image only where equal-valued marker pixels compete (documented in
 // python/cellrt/ops/watershed.py and tested).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstdint>
 #include <functional>
 #include <limits>
 #include <memory>
+#include <thread>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -83,20 +85,35 @@ Workspace<U> alloc_workspace(int64_t n) {
   return Workspace<U>(static_cast<U*>(ptr));
 }
 
-int num_threads() {
+int max_threads() {
 #if defined(CELLRT_WITH_OPENMP)
-  return omp_get_max_threads();
+  return std::max(1, omp_get_max_threads());  // follows cellrt's set_num_threads
 #else
   return 1;
 #endif
 }
 
-int thread_id() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
+// Calls fn(i, thread) for every i in [0, n), handing out one index at a time to up to
+// max_threads() threads (thread = 0..threads-1). Plain std::threads rather than an OpenMP
+// region: OpenMP workers spin at the closing barrier, and on an oversubscribed machine that spin
+// takes the core from the very thread being waited for (measured 2x slower than one thread);
+// joining a std::thread sleeps instead.
+template <typename Fn>
+void parallel_dynamic(int64_t n, Fn&& fn) {
+  const int nt = static_cast<int>(std::min<int64_t>(max_threads(), n));
+  if (nt <= 1) {
+    for (int64_t i = 0; i < n; ++i) fn(i, 0);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  const auto work = [&](int thread) {
+    for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;) fn(i, thread);
+  };
+  std::vector<std::thread> helpers;
+  helpers.reserve(nt - 1);
+  for (int t = 1; t < nt; ++t) helpers.emplace_back(work, t);
+  work(0);
+  for (auto& th : helpers) th.join();
 }
 
 // A connected component of the mask that holds at least one marker. The flood never crosses from
@@ -254,8 +271,19 @@ class BucketQueue {
       if (x == last) break;
       x = next_[x];
     }
-    std::stable_sort(sorted_.begin(), sorted_.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    const auto by_value = [](const auto& a, const auto& b) { return a.first < b.first; };
+    if (sorted_.size() <= 32) {
+      // Continuous images give many buckets of two or three values: insertion sort (stable,
+      // no allocation) is much cheaper there than std::stable_sort.
+      for (size_t i = 1; i < sorted_.size(); ++i) {
+        const auto item = sorted_[i];
+        size_t j = i;
+        for (; j > 0 && by_value(item, sorted_[j - 1]); --j) sorted_[j] = sorted_[j - 1];
+        sorted_[j] = item;
+      }
+    } else {
+      std::stable_sort(sorted_.begin(), sorted_.end(), by_value);
+    }
     run_is_list_ = false;
     return true;
   }
@@ -383,16 +411,15 @@ class Flood {
   bool setup() {
     const int64_t h = p_.height, w = p_.width;
     const int64_t reach = p_.connectivity == 2 ? 1 : 0;
-    const int nt = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), h)));
+    // Bands of about 64K pixels handed out dynamically: a thread that loses its core for a
+    // while (shared machines) does not hold the others up at the end of a static split.
+    const int64_t rows_per_band = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(w, 1));
+    const int64_t nt = (h + rows_per_band - 1) / rows_per_band;
     std::vector<Band> bands(nt);
-#if defined(CELLRT_WITH_OPENMP)
-#pragma omp parallel num_threads(nt)
-#endif
-    {
-      Band& b = bands[thread_id()];
-      const int t = thread_id();
-      b.r0 = h * t / nt;
-      b.r1 = h * (t + 1) / nt;
+    parallel_dynamic(nt, [&](int64_t t, int) {
+      Band& b = bands[t];
+      b.r0 = t * rows_per_band;
+      b.r1 = std::min(h, b.r0 + rows_per_band);
       b.row_begin.push_back(0);
       for (int64_t r = b.r0; r < b.r1; ++r) {
         const uint8_t rows = (r > 0 ? kUp : 0) | (r + 1 < h ? kDown : 0);
@@ -446,11 +473,11 @@ class Flood {
                      b.row_begin[k - 2], b.row_begin[k - 1]);
         }
       }
-    }
+    });
     // Concatenate the bands (global run index = band base + local index), then unite across
     // each band boundary.
     std::vector<int64_t> base(nt + 1, 0);
-    for (int t = 0; t < nt; ++t) {
+    for (int64_t t = 0; t < nt; ++t) {
       if (bands[t].nan) return false;
       base[t + 1] = base[t] + static_cast<int64_t>(bands[t].runs.size());
     }
@@ -459,7 +486,7 @@ class Flood {
     run_min_.resize(base[nt]);
     run_max_.resize(base[nt]);
     run_seeded_.resize(base[nt]);
-    for (int t = 0; t < nt; ++t) {
+    for (int64_t t = 0; t < nt; ++t) {
       const Band& b = bands[t];
       for (size_t i = 0; i < b.runs.size(); ++i) {
         runs_[base[t] + i] = b.runs[i];
@@ -469,7 +496,7 @@ class Flood {
         run_seeded_[base[t] + i] = b.seeded[i];
       }
     }
-    for (int t = 1; t < nt; ++t) {
+    for (int64_t t = 1; t < nt; ++t) {
       const Band& up = bands[t - 1];
       const Band& down = bands[t];
       if (up.r1 == up.r0 || down.r1 == down.r0) continue;
@@ -528,16 +555,11 @@ class Flood {
     std::sort(order.begin(), order.end(),
               [&](int64_t a, int64_t b) { return comps_[a].size > comps_[b].size; });
     const int64_t nc = static_cast<int64_t>(order.size());
-#if defined(CELLRT_WITH_OPENMP)
-#pragma omp parallel if (nc > 1)
-#endif
-    {
-      BucketQueue<T, Idx> queue(image_, next_.get());
-#if defined(CELLRT_WITH_OPENMP)
-#pragma omp for schedule(dynamic, 1)
-#endif
-      for (int64_t i = 0; i < nc; ++i) flood_one<NK>(comps_[order[i]], &queue);
-    }
+    std::vector<std::unique_ptr<BucketQueue<T, Idx>>> queues(max_threads());
+    parallel_dynamic(nc, [&](int64_t i, int tid) {
+      if (!queues[tid]) queues[tid] = std::make_unique<BucketQueue<T, Idx>>(image_, next_.get());
+      flood_one<NK>(comps_[order[i]], queues[tid].get());
+    });
   }
 
   // Pulls a component's rows into cache before the flood: its pixels are visited in level order,
