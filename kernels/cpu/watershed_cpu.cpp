@@ -1,4 +1,4 @@
-// Marker-controlled watershed on the CPU: a sequential priority flood with an exact bucket queue.
+// Marker-controlled watershed on the CPU: a priority flood with an exact bucket queue.
 //
 // Order (that of skimage.segmentation.watershed >= 0.25 without compactness or watershed lines):
 // the queue holds pixels keyed by (priority, age). Markers inside the mask enter first, in raster
@@ -8,10 +8,10 @@
 // below the popped one, pops are monotone and a bucket queue can replace the binary heap without
 // changing the order at all:
 //
-//   * values map monotonically to B buckets (integer images: one bucket per value; float images:
-//     linear quantisation between the in-mask minimum and maximum). Buckets are visited once, in
-//     increasing order. A bucket is a FIFO linked list through `next_` (each pixel is queued at
-//     most once, so the pixel index is the queue item).
+//   * values map monotonically to B buckets (integer images: one bucket per value when the range
+//     allows; otherwise linear quantisation between the minimum and maximum). Buckets are visited
+//     once, in increasing order. A bucket is a FIFO linked list through `next_` (each pixel is
+//     queued at most once, so the pixel index is the queue item).
 //   * a bucket holding a single value (the usual case: distance maps have few distinct values)
 //     is popped straight from its list. A bucket with several values is stable-sorted by value
 //     when it becomes current, which restores (value, age) order exactly.
@@ -19,6 +19,11 @@
 //     one with a higher priority that still falls in b goes to a small (value, age) heap, one in
 //     a later bucket is appended to that bucket's list. Within priority K the run (queued before b
 //     became current) is older than the heap, which is older than the FIFO, which fixes the order.
+//
+// The flood runs one connected component of the mask at a time (found by a run-length
+// union-find in the first, streaming pass); components never interact, so this is the same
+// labelling as one global flood, keeps each component's pixels in cache and lets threads take
+// components in parallel with a result independent of the thread count.
 //
 // The only freedom left is the order of marker pixels with equal values. Here it is raster order;
 // scikit-image gives every marker age 0 and leaves their order to its heap layout, so labels can
@@ -29,7 +34,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstdint>
-#include <functional>
 #include <limits>
 #include <memory>
 #include <thread>
@@ -562,23 +566,6 @@ class Flood {
     });
   }
 
-  // Pulls a component's rows into cache before the flood: its pixels are visited in level order,
-  // scattered over many short rows, so demand misses would each wait on memory in turn.
-  void prefetch(const Component<T>& c) const {
-    constexpr int64_t kLine = 64;
-    for (int64_t i = c.runs_begin; i < c.runs_end; ++i) {
-      const Run& r = comp_runs_[i];
-      for (int64_t j = 0; j < r.len; j += kLine / static_cast<int64_t>(sizeof(T))) {
-        __builtin_prefetch(image_ + r.start + j);
-      }
-      for (int64_t j = 0; j < r.len; j += kLine / 4) {
-        __builtin_prefetch(out_ + r.start + j, 1);
-        __builtin_prefetch(next_.get() + r.start + j, 1);
-      }
-      for (int64_t j = 0; j < r.len; j += kLine) __builtin_prefetch(flag_.get() + r.start + j);
-    }
-  }
-
   template <int NK>
   bool has_free_neighbour(int64_t x) const {
     const uint8_t* flag = flag_.get();
@@ -593,7 +580,6 @@ class Flood {
   void flood_one(const Component<T>& c, BucketQueue<T, Idx>* queue) {
     int32_t* out = out_;
     uint8_t* flag = flag_.get();
-    prefetch(c);
     queue->reset(c);
     // Seeds: the component's marker pixels (inside, not free before the flood) in raster order,
     // so equal-valued markers leave the queue in raster order. A marker pixel without a free

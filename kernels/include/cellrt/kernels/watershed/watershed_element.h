@@ -16,13 +16,16 @@
 // step) finds each pixel's marker.
 //
 // Equivalence with the priority flood (scikit-image's and the CPU path's): the flood pops pixels
-// in increasing (D, h) order too and gives each pixel the label of its first-popped neighbour,
-// which is a neighbour of smallest (D, h). So the two labellings can only differ at a pixel whose
-// smallest-state neighbours carry different labels, and that needs equal levels in the image:
-// when all in-mask levels are pairwise distinct both give identical labels.
+// in non-decreasing (D, h) order and gives each pixel the label of its first-popped neighbour, a
+// neighbour of smallest (D, h); here each pixel takes the label of a neighbour of smallest (D, h)
+// too. The two can therefore only disagree if some pixel has smallest-state neighbours with
+// different labels. With pairwise distinct in-mask values that cannot happen (all pixels of equal
+// D hang off the one pixel of value D, and share its label), so the labels are identical; with
+// equal values either choice is a valid watershed, and the differences stay downstream of such
+// ties (tests/python/ops/test_watershed.py checks both statements).
 //
 // Levels are uint32 ranks of the image values (equal values, equal ranks), so an exact 64-bit
-// state covers any input dtype. Unreached pixels keep kUnreached.
+// state covers any input dtype. Unreached pixels keep kWatershedUnreached.
 #pragma once
 
 #include <cstdint>
