@@ -10,8 +10,8 @@
 //
 //   * values map monotonically to B buckets (integer images: one bucket per value when the range
 //     allows; otherwise linear quantisation between the minimum and maximum). Buckets are visited
-//     once, in increasing order. A bucket is a FIFO linked list through `next_` (each pixel is
-//     queued at most once, so the pixel index is the queue item).
+//     once, in increasing order. A bucket is a FIFO linked list of entries (value, pixel) in a
+//     per-thread pool, written in push order (sequential, and the value is not read again).
 //   * a bucket holding a single value (the usual case: distance maps have few distinct values)
 //     is popped straight from its list. A bucket with several values is stable-sorted by value
 //     when it becomes current, which restores (value, age) order exactly.
@@ -136,7 +136,7 @@ struct Component {
 template <typename T, typename Idx>
 class BucketQueue {
  public:
-  BucketQueue(const T* img, Idx* next) : img_(img), next_(next) {}
+  explicit BucketQueue(const T* img) : img_(img) {}
 
   void reset(const Component<T>& c) {
     // About one bucket per pixel: distance maps (few distinct values, far apart relative to the
@@ -156,10 +156,12 @@ class BucketQueue {
     }
     std::fill(head_.begin(), head_.begin() + nbuckets_, Idx{-1});
     std::fill(mixed_.begin(), mixed_.begin() + nbuckets_, uint8_t{0});
+    pool_.clear();
+    pool_.reserve(c.size);  // a pixel is queued at most once
     cur_ = -1;
     key_ = std::numeric_limits<T>::lowest();
     run_is_list_ = true;
-    list_head_ = list_tail_ = Idx{-1};
+    list_head_ = Idx{-1};
     sorted_.clear();
     sorted_pos_ = 0;
     heap_.clear();
@@ -168,7 +170,10 @@ class BucketQueue {
     fifo_pos_ = 0;
   }
 
-  void seed(Idx x) { append(bucket_of(img_[x]), x); }
+  void seed(Idx x) {
+    const T v = img_[x];
+    append(bucket_of(v), x, v);
+  }
 
   // Next pixel in (priority, age) order, or -1 when the queue is empty. At the current priority
   // the run (queued before the bucket became current) is oldest, then the heap, then the FIFO.
@@ -195,7 +200,7 @@ class BucketQueue {
       heap_.push_back(HeapItem{v, age_++, x});
       std::push_heap(heap_.begin(), heap_.end(), HeapAfter{});
     } else {
-      append(b, x);  // b > cur_: the map is monotone and v > key_
+      append(b, x, v);  // b > cur_: the map is monotone and v > key_
     }
   }
 
@@ -240,15 +245,16 @@ class BucketQueue {
     return static_cast<int64_t>(t);
   }
 
-  void append(int64_t b, Idx x) {
-    const T v = img_[x];
+  void append(int64_t b, Idx x, T v) {
+    const Idx e = static_cast<Idx>(pool_.size());
+    pool_.push_back(Entry{v, x, Idx{-1}});
     if (head_[b] < 0) {
-      head_[b] = tail_[b] = x;
+      head_[b] = tail_[b] = e;
       first_[b] = v;
       return;
     }
-    next_[tail_[b]] = x;
-    tail_[b] = x;
+    pool_[tail_[b]].next = e;
+    tail_[b] = e;
     if (v != first_[b]) mixed_[b] = 1;
   }
 
@@ -257,12 +263,10 @@ class BucketQueue {
     while (++cur_ < nbuckets_ && head_[cur_] < 0) {
     }
     if (cur_ >= nbuckets_) return false;
-    Idx x = head_[cur_];
-    const Idx last = tail_[cur_];
+    const Idx first = head_[cur_];
     head_[cur_] = Idx{-1};
     if (!mixed_[cur_]) {
-      list_head_ = x;
-      list_tail_ = last;
+      list_head_ = first;
       list_key_ = first_[cur_];
       run_is_list_ = true;
       return true;
@@ -270,11 +274,7 @@ class BucketQueue {
     // Several values: a stable sort by value keeps age order among equal values.
     sorted_.clear();
     sorted_pos_ = 0;
-    for (;;) {
-      sorted_.emplace_back(img_[x], x);
-      if (x == last) break;
-      x = next_[x];
-    }
+    for (Idx e = first; e >= 0; e = pool_[e].next) sorted_.emplace_back(pool_[e].value, pool_[e].idx);
     const auto by_value = [](const auto& a, const auto& b) { return a.first < b.first; };
     if (sorted_.size() <= 32) {
       // Continuous images give many buckets of two or three values: insertion sort (stable,
@@ -298,9 +298,9 @@ class BucketQueue {
   T run_key() const { return run_is_list_ ? list_key_ : sorted_[sorted_pos_].first; }
   Idx run_take() {
     if (!run_is_list_) return sorted_[sorted_pos_++].second;
-    const Idx x = list_head_;
-    list_head_ = x == list_tail_ ? Idx{-1} : next_[x];
-    return x;
+    const Entry& e = pool_[list_head_];
+    list_head_ = e.next;
+    return e.idx;
   }
   Idx heap_take() {
     std::pop_heap(heap_.begin(), heap_.end(), HeapAfter{});
@@ -309,18 +309,24 @@ class BucketQueue {
     return x;
   }
 
+  struct Entry {
+    T value;
+    Idx idx;   // the pixel
+    Idx next;  // next entry of the same bucket, -1 at the end
+  };
+
   const T* img_;
-  Idx* next_;  // FIFO links of the bucket lists, shared by all threads (components are disjoint)
+  std::vector<Entry> pool_;  // every queued pixel of the component, in push order
   int64_t nbuckets_ = 0;
   double vmin_ = 0.0, scale_ = 0.0;
-  std::vector<Idx> head_, tail_;
+  std::vector<Idx> head_, tail_;  // first and last pool entry of each bucket
   std::vector<T> first_;
   std::vector<uint8_t> mixed_;
 
   int64_t cur_ = -1;  // current bucket
   T key_{};           // priority of the last popped pixel
   bool run_is_list_ = true;
-  Idx list_head_ = -1, list_tail_ = -1;
+  Idx list_head_ = -1;  // pool entry at the head of a single-valued run
   T list_key_{};
   std::vector<std::pair<T, Idx>> sorted_;
   size_t sorted_pos_ = 0;
@@ -385,8 +391,7 @@ class Flood {
 
   Status run() {
     flag_ = alloc_workspace<uint8_t>(n_);
-    next_ = alloc_workspace<Idx>(n_);  // bucket-list links, written on push only
-    if (!flag_ || !next_) return Status::kOutOfMemory;
+    if (!flag_) return Status::kOutOfMemory;
     if (!setup()) return Status::kInvalidArgument;
     build_components();
     if (p_.connectivity == 1) {
@@ -561,7 +566,7 @@ class Flood {
     const int64_t nc = static_cast<int64_t>(order.size());
     std::vector<std::unique_ptr<BucketQueue<T, Idx>>> queues(max_threads());
     parallel_dynamic(nc, [&](int64_t i, int tid) {
-      if (!queues[tid]) queues[tid] = std::make_unique<BucketQueue<T, Idx>>(image_, next_.get());
+      if (!queues[tid]) queues[tid] = std::make_unique<BucketQueue<T, Idx>>(image_);
       flood_one<NK>(comps_[order[i]], queues[tid].get());
     });
   }
@@ -617,7 +622,6 @@ class Flood {
   int64_t off_[8];
 
   Workspace<uint8_t> flag_;
-  Workspace<Idx> next_;
   std::vector<Run> runs_;
   std::vector<int64_t> parent_;
   std::vector<T> run_min_, run_max_;
