@@ -95,20 +95,33 @@ py::tuple emulate(const carray<uint32_t>& levels, const carray<int32_t>& markers
   return py::make_tuple(out, state, parent);
 }
 
+// dtype dispatch: the Python wrapper has already converted the image to one of these.
+py::array_t<int32_t> flood(const py::array& image, const carray<int32_t>& markers,
+                           const std::optional<carray<bool>>& mask, int connectivity) {
+  if (py::isinstance<py::array_t<uint8_t>>(image)) {
+    return run_flood<uint8_t>(image.cast<carray<uint8_t>>(), markers, mask, connectivity);
+  }
+  if (py::isinstance<py::array_t<uint16_t>>(image)) {
+    return run_flood<uint16_t>(image.cast<carray<uint16_t>>(), markers, mask, connectivity);
+  }
+  if (py::isinstance<py::array_t<float>>(image)) {
+    return run_flood<float>(image.cast<carray<float>>(), markers, mask, connectivity);
+  }
+  if (py::isinstance<py::array_t<double>>(image)) {
+    return run_flood<double>(image.cast<carray<double>>(), markers, mask, connectivity);
+  }
+  throw py::type_error(concat(kOp, ": image must be uint8, uint16, float32 or float64, got ",
+                              py::str(image.dtype()).cast<std::string>()));
+}
+
 }  // namespace
 
 void register_watershed(py::module_& m) {
-  const char* doc =
-      "Marker-controlled watershed of a 2-D image (priority flood, scikit-image order). "
-      "See cellrt.ops.watershed.";
-  m.def("watershed_u8", &run_flood<uint8_t>, py::arg("image"), py::arg("markers"),
-        py::arg("mask"), py::arg("connectivity"), doc);
-  m.def("watershed_u16", &run_flood<uint16_t>, py::arg("image"), py::arg("markers"),
-        py::arg("mask"), py::arg("connectivity"), doc);
-  m.def("watershed_f32", &run_flood<float>, py::arg("image"), py::arg("markers"),
-        py::arg("mask"), py::arg("connectivity"), doc);
-  m.def("watershed_f64", &run_flood<double>, py::arg("image"), py::arg("markers"),
-        py::arg("mask"), py::arg("connectivity"), doc);
+  m.def("watershed", &flood, py::arg("image"), py::arg("markers"), py::arg("mask"),
+        py::arg("connectivity"),
+        "Marker-controlled watershed of a 2-D image (priority flood, scikit-image order); image "
+        "uint8/uint16/float32/float64 (H, W), markers int32 (H, W), mask bool (H, W) or None. "
+        "Returns int32 labels. See cellrt.ops.watershed.");
   py::module_ testing = m.attr("testing").cast<py::module_>();
   testing.def("watershed_emulate", &emulate, py::arg("levels"), py::arg("markers"),
               py::arg("mask"), py::arg("connectivity"), py::arg("order"), py::arg("seed") = 0,

@@ -60,7 +60,7 @@ from typing import Any
 import numpy as np
 
 from cellrt import _backend, _core
-from cellrt.ops._arrays import is_cuda_tensor, is_torch, like, to_numpy
+from cellrt.ops._arrays import is_cuda_tensor, like, to_numpy
 
 _OP = "watershed"
 
@@ -79,12 +79,6 @@ _KERNEL_DTYPE = {
     np.dtype(np.uint64): np.float64,
     np.dtype(np.float64): np.float64,
 }
-_KERNELS = {
-    np.uint8: "watershed_u8",
-    np.uint16: "watershed_u16",
-    np.float32: "watershed_f32",
-    np.float64: "watershed_f64",
-}
 _MARKER_DTYPES = (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
                   np.int64, np.uint64)
 _MASK_DTYPES = (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
@@ -96,7 +90,8 @@ def _shape(x: Any) -> tuple:
 
 
 def _check_connectivity(connectivity: Any) -> int:
-    if isinstance(connectivity, (bool, np.bool_)) or not isinstance(connectivity, (int, np.integer)):
+    is_int = isinstance(connectivity, (int, np.integer))
+    if isinstance(connectivity, (bool, np.bool_)) or not is_int:
         raise TypeError(f"{_OP}: connectivity must be the int 1 or 2, got {connectivity!r}")
     if connectivity not in (1, 2):
         raise ValueError(
@@ -169,12 +164,12 @@ def watershed(image, markers, mask=None, connectivity=1, *, backend: str = "auto
     kernel_dtype = _KERNEL_DTYPE[img.dtype]
     img = np.ascontiguousarray(img, dtype=kernel_dtype)
     mk = _markers_int32(mk)
-    out = getattr(_core, _KERNELS[kernel_dtype])(img, mk, m, connectivity)
+    out = _core.watershed(img, mk, m, connectivity)
     return like(out, image)
 
 
 def _watershed_cuda(image, markers, mask, connectivity: int):
-    """GPU path (relaxation + pointer jumping, see watershed_element.h). Needs torch CUDA tensors."""
+    """GPU path (relaxation + pointer jumping, see watershed_element.h): torch CUDA tensors."""
     import torch
 
     for name, x in (("image", image), ("markers", markers), ("mask", mask)):
@@ -185,7 +180,9 @@ def _watershed_cuda(image, markers, mask, connectivity: int):
     shape = tuple(image.shape)
     for name, x in (("markers", markers), ("mask", mask)):
         if x is not None and tuple(x.shape) != shape:
-            raise ValueError(f"{_OP}: {name} must have the image's shape {shape}, got {tuple(x.shape)}")
+            raise ValueError(
+                f"{_OP}: {name} must have the image's shape {shape}, got {tuple(x.shape)}"
+            )
     if image.is_complex():
         raise TypeError(f"{_OP}: image must be real, got {image.dtype}")
     if image.is_floating_point():

@@ -143,7 +143,8 @@ def test_reference_equals_skimage(connectivity, masked):
 @pytest.mark.parametrize("masked", [False, True])
 def test_tie_free_random_equals_skimage(connectivity, masked):
     rng = np.random.default_rng(20 + connectivity + 2 * masked)
-    for shape, count, blob in [((97, 131), 30, False), ((160, 120), 12, True), ((1, 300), 5, False)]:
+    cases = [((97, 131), 30, False), ((160, 120), 12, True), ((1, 300), 5, False)]
+    for shape, count, blob in cases:
         image = rng.random(shape)
         markers = random_markers(rng, shape, count, blob=blob)
         mask = rng.random(shape) > 0.15 if masked else None
@@ -280,7 +281,8 @@ def test_gpu_steps_with_ties_are_valid_and_order_independent(connectivity):
     reached = np.isfinite(states[0])
     rank = np.searchsorted(np.unique(image), states[0][reached])
     assert np.array_equal(state[reached] >> np.uint64(32), rank.astype(np.uint64))
-    assert np.array_equal(state[reached] & np.uint64(0xFFFFFFFF), states[1][reached].astype(np.uint64))
+    steps = state[reached] & np.uint64(0xFFFFFFFF)
+    assert np.array_equal(steps, states[1][reached].astype(np.uint64))
     assert np.all(parent[~reached] == -1)
     assert_valid_labelling(labels, image, markers, mask, connectivity, states)
 
@@ -334,7 +336,8 @@ def test_negative_and_extreme_labels_are_kept():
     rng = np.random.default_rng(3)
     image = rng.random((40, 50))
     markers = np.zeros((40, 50), np.int32)
-    markers[5, 5], markers[30, 40], markers[20, 10] = -1, np.iinfo(np.int32).max, np.iinfo(np.int32).min
+    info = np.iinfo(np.int32)
+    markers[5, 5], markers[30, 40], markers[20, 10] = -1, info.max, info.min
     assert np.array_equal(watershed(image, markers), skimage_ws(image, markers))
 
 
@@ -452,9 +455,11 @@ def test_threads_do_not_change_labels():
 
 def test_shape_errors():
     image = np.zeros((4, 5))
-    with pytest.raises(ValueError, match=r"watershed: markers must have the image's shape \(4, 5\), got \(5, 4\)"):
+    with pytest.raises(ValueError, match=r"watershed: markers must have the image's shape "
+                                         r"\(4, 5\), got \(5, 4\)"):
         watershed(image, np.zeros((5, 4), np.int32))
-    with pytest.raises(ValueError, match=r"watershed: mask must have the image's shape \(4, 5\), got \(4, 4\)"):
+    with pytest.raises(ValueError, match=r"watershed: mask must have the image's shape "
+                                         r"\(4, 5\), got \(4, 4\)"):
         watershed(image, np.zeros((4, 5), np.int32), np.ones((4, 4), bool))
     with pytest.raises(ValueError, match=r"watershed: image must be 2-D, got shape \(4, 5, 1\)"):
         watershed(np.zeros((4, 5, 1)), np.zeros((4, 5, 1), np.int32))
@@ -478,7 +483,8 @@ def test_argument_errors():
         watershed({"image": image}, markers)
     big = markers.astype(np.int64)
     big[0, 0] = 2**40
-    with pytest.raises(ValueError, match=r"markers must fit int32, got values in \[0, 1099511627776\]"):
+    with pytest.raises(ValueError,
+                       match=r"markers must fit int32, got values in \[0, 1099511627776\]"):
         watershed(image, big)
     with pytest.raises(ValueError, match="backend must be one of"):
         watershed(image, markers, backend="gpu")
