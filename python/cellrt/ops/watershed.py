@@ -204,7 +204,7 @@ def _watershed_cuda(image, markers, mask, connectivity: int):
     # Dense ranks of the values: the kernels compare uint32 levels, ties stay ties.
     levels = torch.unique(image.to(torch.float64), return_inverse=True)[1].to(torch.int32)
     mk = markers.to(torch.int32).contiguous()
-    m = None if mask is None else mask.to(torch.uint8).contiguous()
+    m = None if mask is None else (mask != 0).to(torch.uint8).contiguous()
     state = torch.empty(shape, dtype=torch.int64, device=image.device)
     parent = torch.empty(shape, dtype=torch.int64, device=image.device)
     changed = torch.empty(1, dtype=torch.int32, device=image.device)
