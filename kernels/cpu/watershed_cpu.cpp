@@ -1,6 +1,6 @@
 // Marker-controlled watershed on the CPU: a priority flood with an exact bucket queue.
 //
-// Order (that of skimage.segmentation.watershed >= 0.25 without compactness or watershed lines):
+// Order (that of skimage.segmentation.watershed 0.26, without compactness or watershed lines):
 // the queue holds pixels keyed by (priority, age). Markers inside the mask enter first, in raster
 // order, with priority = their image value. Popping pixel q with priority K labels every
 // unlabelled in-mask neighbour n with q's label at once and queues n with priority

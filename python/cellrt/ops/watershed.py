@@ -23,12 +23,14 @@ Tolerance
 Order of the flood
 ------------------
 That of ``skimage.segmentation.watershed(image, markers, connectivity=..., mask=...)``
-(scikit-image >= 0.25, no compactness, no watershed line): a queue ordered by (priority, age).
+(scikit-image 0.26, no compactness, no watershed line; the reworked watershed of 0.25, see
+scikit-image issue #7661): a queue ordered by (priority, age).
 Marker pixels enter first with priority = their value. Popping a pixel gives its label at once to
 every unlabelled in-mask neighbour (scanned up, left, right, down, then up-left, up-right,
 down-left, down-right) and queues each with priority ``max(value, popped priority)`` and the next
-age, so equal priorities leave first-in first-out. ``cellrt.reference.watershed_ref`` is the
-readable version.
+age, so equal priorities leave first-in first-out. (Older scikit-image queued a pixel at its own
+value; on tie-free inputs both orders give the same labels.) ``cellrt.reference.watershed_ref``
+is the readable version.
 
 Agreement with scikit-image
 ---------------------------

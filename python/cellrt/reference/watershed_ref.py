@@ -13,7 +13,7 @@ watershed lines):
   equal-valued markers; scikit-image gives all markers age 0 and leaves their order to its heap).
 * Popping pixel ``q`` (priority ``P``) labels every unlabelled in-mask neighbour ``n`` with
   ``label(q)`` at once and pushes ``n`` with priority ``max(image[n], P)``: a pixel below the
-  water level waits at that level, behind older pixels there (scikit-image >= 0.25). Neighbours
+  water level waits at that level, behind older pixels there (scikit-image 0.26). Neighbours
   are visited in scikit-image's order: up, left, right, down, then (connectivity 2) up-left,
   up-right, down-left, down-right.
 * Pixels outside the mask, and in-mask pixels that no marker reaches, stay 0.
