@@ -39,12 +39,12 @@ scikit-image all have age 0 and their order is an accident of its heap's layout.
 
 * if no two in-mask marker pixels share a value (in particular when all values are distinct),
   the labels are identical to scikit-image's, plateaus elsewhere included;
-* otherwise they can differ only where equal-valued fronts meet: every differing pixel then
-  takes, in both results, the label of a neighbour that reaches it first, i.e. both labels are
-  valid (the tests check exactly this, with the minimax arrival level of
-  ``cellrt.reference.watershed_ref.arrival_levels``). On raw Euclidean distance maps (few
-  distinct values) this touches some tens of pixels per million; on continuous maps (network
-  outputs) none.
+* otherwise they can differ only where equal-valued fronts meet. Both results are valid
+  watersheds: every pixel carries the label of one of its neighbours of smallest arrival state
+  (minimax level, steps on the plateau; ``cellrt.reference.watershed_ref.arrival_states``), and
+  at every differing pixel both labels arrive at the same minimax level (the tests check
+  both). On raw Euclidean distance maps (few distinct values) this touches some tens of pixels
+  per million; on continuous maps (network outputs) none.
 
 Algorithms
 ----------
