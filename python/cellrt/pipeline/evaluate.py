@@ -66,7 +66,7 @@ def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0) -> 
     from cellrt.io.images import read_image
     from cellrt.metrics import DatasetMetrics
     from cellrt.pipeline.api import load_model, segment
-    from cellrt.train.data import _image_path, read_split
+    from cellrt.train.data import image_path, read_split
 
     root = Path(data)
     pkg, _ = load_model(model, threads)
@@ -78,7 +78,7 @@ def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0) -> 
     t0 = time.perf_counter()
     ids = read_split(root, [split])
     for sid in ids:
-        img = read_image(_image_path(root, sid))
+        img = read_image(image_path(root, sid))
         truth = tifffile.imread(root / "labels" / f"{sid}.tif")
         res = segment(img, model, tile_size=tile_size, threads=threads)
         kw = {}

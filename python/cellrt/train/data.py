@@ -40,7 +40,7 @@ def read_split(root: str | Path, splits: list[str]) -> list[str]:
     return ids
 
 
-def _image_path(root: Path, sid: str) -> Path:
+def image_path(root: Path, sid: str) -> Path:
     for suffix in IMAGE_SUFFIXES:
         p = root / "images" / f"{sid}{suffix}"
         if p.is_file():
@@ -54,7 +54,7 @@ def load_samples(root: str | Path, splits: list[str], channels: int) -> list[Sam
     root = Path(root)
     out = []
     for sid in read_split(root, splits):
-        img = normalize(read_image(_image_path(root, sid)), channels)
+        img = normalize(read_image(image_path(root, sid)), channels)
         labels = tifffile.imread(root / "labels" / f"{sid}.tif").astype(np.int32)
         cpath = root / "classes" / f"{sid}.tif"
         classes = tifffile.imread(cpath).astype(np.uint8) if cpath.is_file() else None

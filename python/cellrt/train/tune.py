@@ -1,0 +1,68 @@
+"""Post-processing parameters tuned on a validation split (never on test): the network runs once
+per image, then every parameter combination is scored from the cached dense maps."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from cellrt.pipeline.postprocess import PostprocessParams, instances_from_maps
+
+GRID = {
+    "fg_threshold": [0.4, 0.5, 0.6],
+    "marker_threshold": [0.3, 0.4, 0.5, 0.6, 0.7],
+    "min_size": [4, 8, 16],
+}
+
+
+def _maps(backend, config: dict, image: np.ndarray):
+    """Whole-image dense maps of one image (the tiled run gives the same maps)."""
+    from cellrt.pipeline.normalize import normalize
+    from cellrt.pipeline.segment import _pad_to
+
+    norm = normalize(image, config["in_channels"])
+    h, w = norm.shape[:2]
+    out = backend.run(_pad_to(np.ascontiguousarray(norm.transpose(2, 0, 1)), config["align"])[None])
+    tp = out["type_prob"][0][:, :h, :w] if "type_prob" in out else None
+    return out["fg_prob"][0, 0][:h, :w], out["dist"][0][:, :h, :w], tp
+
+
+def tune(package_path: str | Path, data: str | Path, split: str = "val",
+         grid: dict | None = None, log=print) -> tuple[PostprocessParams, dict]:
+    """Grid search; the objective is the mean of pooled AP@0.5 and PQ on `split`."""
+    import tifffile
+
+    from cellrt.io.images import read_image
+    from cellrt.metrics import DatasetMetrics
+    from cellrt.runtime.onnx_backend import OnnxRuntimeBackend
+    from cellrt.runtime.package import ModelPackage
+    from cellrt.train.data import image_path, read_split
+
+    if split == "test":
+        raise ValueError("tune: refusing to tune on the 'test' split")
+    pkg = ModelPackage.load(package_path)
+    backend = OnnxRuntimeBackend(pkg)
+    root = Path(data)
+    cached = []
+    for sid in read_split(root, [split]):
+        truth = tifffile.imread(root / "labels" / f"{sid}.tif")
+        cached.append((truth, _maps(backend, pkg.config, read_image(image_path(root, sid)))))
+    base = PostprocessParams.from_dict(pkg.config["postprocess"])
+    grid = grid or GRID
+    best, best_score, results = base, -1.0, {}
+    for values in itertools.product(*grid.values()):
+        params = replace(base, **dict(zip(grid.keys(), values)))
+        dm = DatasetMetrics(thresholds=[0.5])
+        for truth, (fg, dist, tp) in cached:
+            dm.add(truth, instances_from_maps(fg, dist, tp, params)[0])
+        r = dm.result()
+        score = 0.5 * (float(r.ap.ap[0]) + r.pq.pq)
+        results[str(values)] = {"ap50": round(float(r.ap.ap[0]), 4), "pq": round(r.pq.pq, 4)}
+        if score > best_score:
+            best, best_score = params, score
+            log(f"tune: {dict(zip(grid.keys(), values))} AP50 {r.ap.ap[0]:.4f} PQ {r.pq.pq:.4f}")
+    return best, {"objective": "mean of pooled AP@0.5 and PQ", "split": split,
+                  "best": best.to_dict(), "score": round(best_score, 4)}

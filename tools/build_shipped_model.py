@@ -1,0 +1,59 @@
+"""Build a shipped model package from a training checkpoint:
+export the deploy graph -> tune post-processing on the val split -> score on the test split ->
+write the package (with its model card: data, licence, training command, metrics) into
+python/cellrt/zoo/NAME.cellrt.
+
+Example:
+  python tools/build_shipped_model.py --checkpoint runs/fluo/last.pt --name nuclei-fluo \
+      --data ../shared/data/dsb2018_stage1 --licence CC0-1.0 --train-command "cellrt train ..."
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from cellrt.export.package import package_from_checkpoint
+from cellrt.pipeline.evaluate import evaluate, print_report
+from cellrt.pipeline.postprocess import PostprocessParams
+from cellrt.runtime.package import ZOO
+from cellrt.train.tune import tune
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--licence", required=True, help="licence of the training data")
+    p.add_argument("--train-command", required=True)
+    p.add_argument("--class-names", nargs="+", default=["nucleus"])
+    p.add_argument("--object-halo", type=int, default=96)
+    p.add_argument("--description", default="")
+    args = p.parse_args(argv)
+
+    out = ZOO / f"{args.name}.cellrt"
+    tmp = Path(f"/tmp/{args.name}.untuned.cellrt")
+    card = {"description": args.description, "data": str(Path(args.data).name),
+            "data_licence": args.licence, "trained_on_splits": ["train"],
+            "postprocess_tuned_on": "val", "train_command": args.train_command}
+    common = dict(name=args.name, class_names=args.class_names, object_halo=args.object_halo)
+    package_from_checkpoint(args.checkpoint, tmp, postprocess=PostprocessParams().to_dict(),
+                            card=card, **common)
+    best, tuning = tune(tmp, args.data, "val")
+    card["tuning"] = tuning
+    package_from_checkpoint(args.checkpoint, tmp, postprocess=best.to_dict(), card=card, **common)
+    report = evaluate(tmp, args.data, "test")
+    print_report(report)
+    card["metrics_test"] = report["groups"]
+    ZOO.mkdir(exist_ok=True)
+    package_from_checkpoint(args.checkpoint, out, postprocess=best.to_dict(), card=card, **common)
+    print(json.dumps(card, indent=1)[:2000])
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
