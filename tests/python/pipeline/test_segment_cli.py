@@ -1,0 +1,173 @@
+"""`cellrt segment`, `cellrt demo` and `cellrt eval` as a user runs them: real files, a real
+subprocess, bad inputs among good ones."""
+
+import json
+import shutil
+import subprocess
+import sys
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+import cellrt
+
+EXAMPLES = Path(cellrt.__file__).parent / "examples"
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "cellrt.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture
+def bad_and_good(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    good = EXAMPLES / "dsb_fluo_1.png"
+    shutil.copy(good, d / "good.png")
+    data = good.read_bytes()
+    (d / "truncated.png").write_bytes(data[: len(data) // 3])
+    (d / "corrupt.jpg").write_bytes(b"\xff\xd8 this is not a jpeg" * 10)
+    (d / "empty.tif").write_bytes(b"")
+    tifffile.imwrite(d / "nan.tif", np.full((32, 32), np.nan, np.float32))
+    with warnings.catch_warnings():  # tifffile warns that a 0-sized image is nonconformant
+        warnings.simplefilter("ignore", UserWarning)
+        tifffile.imwrite(d / "zero.tif", np.zeros((0, 16), np.uint8))
+    tifffile.imwrite(d / "complex.tif", np.zeros((16, 16), np.complex64))
+    tifffile.imwrite(d / "good16.tif", (tifffile.imread(EXAMPLES / "dsb_fluo_0_labels.tif") > 0)
+                     .astype(np.uint16) * 4000)
+    return d
+
+
+def test_segment_folder_with_bad_files(bad_and_good, tmp_path):
+    out = tmp_path / "out"
+    r = run_cli("segment", bad_and_good, "-o", out)
+    assert r.returncode == 1, r.stderr
+    assert "Traceback" not in r.stderr
+    errors = [line for line in r.stderr.splitlines() if line.startswith("cellrt segment: error:")]
+    assert len(errors) == 6, r.stderr
+    for name, what in [("truncated.png", "corrupt, truncated or empty"),
+                       ("corrupt.jpg", "corrupt, truncated or empty"),
+                       ("empty.tif", "not a readable TIFF"), ("nan.tif", "NaN"),
+                       ("zero.tif", "empty image"), ("complex.tif", "unsupported dtype")]:
+        assert any(name in e and what in e for e in errors), (name, errors)
+    # The good files were processed despite the bad ones; nothing half-written is left.
+    for stem in ("good", "good16"):
+        for suffix in ("_labels.tif", "_objects.csv", "_overlay.png", ".geojson"):
+            assert (out / f"{stem}{suffix}").is_file()
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
+    assert len(list(out.iterdir())) == 8
+
+
+def test_segment_outputs_are_consistent(tmp_path):
+    out = tmp_path / "out"
+    r = run_cli("segment", EXAMPLES / "dsb_fluo_2.png", "-o", out, "--tile-size", "128")
+    assert r.returncode == 0, r.stderr
+    labels = tifffile.imread(out / "dsb_fluo_2_labels.tif")
+    assert labels.dtype == np.uint16 and labels.shape == (360, 360)
+    n = int(labels.max())
+    assert f"{n} objects" in r.stdout
+    rows = (out / "dsb_fluo_2_objects.csv").read_text().splitlines()
+    assert rows[0].startswith("id,class,class_name,score,area,centroid_y,centroid_x,bbox_y0")
+    assert rows[0].endswith("mean_intensity_0")
+    assert len(rows) == n + 1
+    areas = np.bincount(labels.ravel())[1:]
+    assert [int(r.split(",")[4]) for r in rows[1:]] == areas.tolist()
+    gj = json.loads((out / "dsb_fluo_2.geojson").read_text())
+    assert gj["type"] == "FeatureCollection" and len(gj["features"]) == n
+    for f in gj["features"]:
+        ring = np.array(f["geometry"]["coordinates"][0])
+        x, y = ring[:, 0], ring[:, 1]
+        shoelace = 0.5 * abs(np.dot(x[:-1], y[1:]) - np.dot(x[1:], y[:-1]))
+        # pixel-corner polygons enclose exactly the pixels (holes aside, none after fill_holes)
+        assert shoelace == areas[int(f["id"]) - 1]
+        assert f["properties"]["objectType"] == "detection"
+
+
+def test_segment_does_not_clobber_on_failure(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    bad = tmp_path / "x.png"
+    bad.write_bytes(b"not an image")
+    (out / "x_labels.tif").write_bytes(b"previous result")
+    r = run_cli("segment", bad, "-o", out)
+    assert r.returncode == 1
+    assert (out / "x_labels.tif").read_bytes() == b"previous result"
+
+
+@pytest.mark.parametrize("model,msg", [("no-such-model", "unknown model 'no-such-model'"),
+                                       ("missing.cellrt", "missing.cellrt: no such file")])
+def test_segment_bad_model(tmp_path, model, msg):
+    r = run_cli("segment", EXAMPLES / "dsb_fluo_0.png", "-o", tmp_path, "--model", model)
+    assert r.returncode == 2
+    assert msg in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_segment_missing_input(tmp_path):
+    r = run_cli("segment", tmp_path / "nope.png", "-o", tmp_path / "o")
+    assert r.returncode == 1 and "nope.png: no such file or folder" in r.stderr
+
+
+def test_demo(tmp_path):
+    r = run_cli("demo", "-o", tmp_path / "demo")
+    assert r.returncode == 0, r.stderr
+    assert "AP@0.5 =" in r.stdout and "PQ =" in r.stdout
+    assert (tmp_path / "demo" / "dsb_fluo_0_overlay.png").is_file()
+
+
+def test_eval_on_examples(tmp_path):
+    data = tmp_path / "data"
+    (data / "images").mkdir(parents=True)
+    (data / "labels").mkdir()
+    ids = []
+    for i in range(4):
+        shutil.copy(EXAMPLES / f"dsb_fluo_{i}.png", data / "images" / f"e{i}.png")
+        shutil.copy(EXAMPLES / f"dsb_fluo_{i}_labels.tif", data / "labels" / f"e{i}.tif")
+        ids.append(f"e{i}")
+    (data / "split.json").write_text(json.dumps({"train": [], "val": [], "test": ids}))
+    r = run_cli("eval", "--model", "nuclei-fluo", "--data", data, "--split", "test",
+                "--json", tmp_path / "m.json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads((tmp_path / "m.json").read_text())
+    g = rep["groups"]["all"]
+    assert g["images"] == 4 and g["objects_true"] == 62 + 49 + 31 + 102
+    assert 0.3 < g["ap50"] <= 1 and 0.3 < g["pq"] <= 1
+
+
+def _repack(src: Path, dst: Path, drop=(), replace=None):
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for name in zin.namelist():
+            if name in drop:
+                continue
+            data = (replace or {}).get(name, zin.read(name))
+            zout.writestr(name, data)
+
+
+@pytest.mark.parametrize("kind,msg", [
+    ("missing", "missing member(s) model.onnx"),
+    ("corrupt_onnx", "model.onnx cannot be loaded"),
+    ("version", "format version 99, this cellrt reads version 1"),
+    ("not_zip", "not a readable package"),
+])
+def test_package_validation(tmp_path, kind, msg):
+    from cellrt.runtime.package import ZOO
+
+    src, dst = ZOO / "nuclei-fluo.cellrt", tmp_path / "bad.cellrt"
+    if kind == "missing":
+        _repack(src, dst, drop=("model.onnx",))
+    elif kind == "corrupt_onnx":
+        _repack(src, dst, replace={"model.onnx": b"\x08\x07garbage" * 50})
+    elif kind == "version":
+        cfg = json.loads(zipfile.ZipFile(src).read("config.json"))
+        cfg["format_version"] = 99
+        _repack(src, dst, replace={"config.json": json.dumps(cfg)})
+    else:
+        dst.write_bytes(b"plain text")
+    r = run_cli("segment", EXAMPLES / "dsb_fluo_0.png", "-o", tmp_path / "o", "--model", dst)
+    assert r.returncode == 2 and msg in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
