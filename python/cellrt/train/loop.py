@@ -71,6 +71,9 @@ class Progress:
         self.log = open(log_path, "a", buffering=1)
         self.tty = sys.stderr.isatty()
 
+    def close(self) -> None:
+        self.log.close()
+
     def line(self, text: str, final: bool = False) -> None:
         if self.tty:
             sys.stderr.write("\r" + text[:160].ljust(160) + ("\n" if final else ""))
@@ -104,6 +107,16 @@ def train(model_cfg: RepSNetConfig, train_samples: list[Sample], out_dir: str | 
         opt.load_state_dict(ckpt["optimizer"])
         start_epoch, history = ckpt["epoch"], ckpt["history"]
     progress = Progress(out / "train.log")
+    try:
+        _epochs(model, opt, model_cfg, train_samples, cfg, history, start_epoch, steps, total,
+                progress, out, ckpt_path, validate, val_every)
+    finally:
+        progress.close()
+    return ckpt_path
+
+
+def _epochs(model, opt, model_cfg, train_samples, cfg, history, start_epoch, steps, total,
+            progress, out, ckpt_path, validate, val_every) -> None:
     progress.line(f"train: {len(train_samples)} images, {cfg.epochs} epochs x {steps} steps, "
                   f"batch {cfg.batch_size}, crop {cfg.crop}, start epoch {start_epoch}", final=True)
     for epoch in range(start_epoch, cfg.epochs):
@@ -139,4 +152,3 @@ def train(model_cfg: RepSNetConfig, train_samples: list[Sample], out_dir: str | 
                     "epoch": epoch + 1, "history": history, "model_config": model_cfg.to_dict(),
                     "train_config": asdict(cfg)}, tmp)
         tmp.replace(ckpt_path)  # atomic: a kill mid-save never leaves a broken checkpoint
-    return ckpt_path
