@@ -16,26 +16,12 @@
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
-#if defined(CELLRT_WITH_OPENMP)
-#include <omp.h>
-#endif
 
+#include "cellrt/kernels/common/parallel.h"
 #include "cellrt/kernels/regionprops/regionprops_element.h"
 
 namespace cellrt {
 namespace {
-
-// Threads only from this many pixels on: below it one core streams the image in a few ms and a
-// fork/join risks waiting 10-30 ms for a descheduled worker on busy cores (see label_cpu.cpp).
-constexpr int64_t kParallelMinPixels = int64_t{1} << 23;
-
-int max_threads() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 // First index in [x, w) whose label differs from v (w if none).
 template <typename L>
@@ -173,8 +159,8 @@ Status regionprops_accumulate_cpu(const RegionpropsParams& p, const L* labels, c
 #if defined(CELLRT_WITH_OPENMP)
 #pragma omp parallel num_threads(static_cast<int>(threads))
   {
-    const int64_t tid = omp_get_thread_num();
-    const int64_t nth = omp_get_num_threads();
+    const int64_t tid = thread_id();
+    const int64_t nth = team_size();
     RegionpropsAccum a = acc;
     if (tid > 0) {
       a = parts[tid - 1] = buffers[tid - 1].allocate(p);

@@ -16,32 +16,13 @@
 #include <new>
 #include <vector>
 
-#if defined(CELLRT_WITH_OPENMP)
-#include <omp.h>
-#endif
-
 #include "cellrt/kernels/common/index.h"
+#include "cellrt/kernels/common/parallel.h"
 #include "cellrt/kernels/roi_align/roi_align.h"
 #include "cellrt/kernels/roi_align/roi_align_element.h"
 
 namespace cellrt {
 namespace {
-
-int max_threads() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
-int thread_id() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
 
 bool valid_sizes(const RoiAlignParams& p) {
   return p.batch >= 0 && p.channels >= 0 && p.height >= 0 && p.width >= 0 && p.num_rois >= 0 &&
