@@ -92,8 +92,8 @@ void accumulate_rows(const RegionpropsParams& p, const L* labels, const T* inten
       int32_t* b = a.bbox + 4 * l;
       b[0] = std::min(b[0], static_cast<int32_t>(y));
       b[1] = std::min(b[1], static_cast<int32_t>(x));
-      b[2] = std::min(b[2], static_cast<int32_t>(-(y + 1)));
-      b[3] = std::min(b[3], static_cast<int32_t>(-x1));
+      b[2] = std::max(b[2], static_cast<int32_t>(y + 1));
+      b[3] = std::max(b[3], static_cast<int32_t>(x1));
       if (nc > 0) {
         const T* px = intensity + (y * w + x) * nc;
         double* s = a.sum_intensity + l * nc;
@@ -119,9 +119,12 @@ void merge_label(const RegionpropsParams& p, const RegionpropsAccum& dst,
   dst.count[l] += src.count[l];
   dst.sum_y[l] += src.sum_y[l];
   dst.sum_x[l] += src.sum_x[l];
-  for (int k = 0; k < 4; ++k) {
-    dst.bbox[4 * l + k] = std::min(dst.bbox[4 * l + k], src.bbox[4 * l + k]);
-  }
+  int32_t* b = dst.bbox + 4 * l;
+  const int32_t* s = src.bbox + 4 * l;
+  b[0] = std::min(b[0], s[0]);
+  b[1] = std::min(b[1], s[1]);
+  b[2] = std::max(b[2], s[2]);
+  b[3] = std::max(b[3], s[3]);
   for (int64_t c = 0; c < p.channels; ++c) {
     dst.sum_intensity[l * p.channels + c] += src.sum_intensity[l * p.channels + c];
   }

@@ -1,5 +1,6 @@
-// Atomics that compile on both sides. On the device they are atomicAdd / atomicCAS / atomicMin;
-// on the host they are std::atomic_ref operations, so the CPU emulation of order-dependent GPU
+// Atomics that compile on both sides. On the device they are atomicAdd / atomicCAS / atomicMin /
+// atomicMax and volatile loads and stores; on the host they are std::atomic_ref operations
+// (relaxed: only the final values matter, never the order of other memory), so the CPU emulation of order-dependent GPU
 // kernels (union-find labelling, scatter-add backward) runs the very same element functions,
 // and is correct even when an OpenMP loop calls them concurrently.
 #pragma once
@@ -45,6 +46,8 @@ CELLRT_HD T atomic_cas(T* addr, T expected, T desired) {
 #endif
 }
 
+// *addr = min(*addr, val); returns the value before the call (like atomicMin). Types: those of
+// atomicMin (int, unsigned, long long, unsigned long long).
 template <typename T>
 CELLRT_HD T atomic_min(T* addr, T val) {
 #if defined(__CUDA_ARCH__)
@@ -58,12 +61,39 @@ CELLRT_HD T atomic_min(T* addr, T val) {
 #endif
 }
 
+// *addr = max(*addr, val); returns the value before the call (like atomicMax). Same types as
+// atomic_min.
+template <typename T>
+CELLRT_HD T atomic_max(T* addr, T val) {
+#if defined(__CUDA_ARCH__)
+  return atomicMax(addr, val);
+#else
+  std::atomic_ref<T> ref(*addr);
+  T old = ref.load(std::memory_order_relaxed);
+  while (old < val && !ref.compare_exchange_weak(old, val, std::memory_order_relaxed)) {
+  }
+  return old;
+#endif
+}
+
+// Relaxed load and store of a value other threads may be updating. On the device an aligned
+// 32/64-bit access is already indivisible, and volatile keeps the compiler from caching it in a
+// register; on the host std::atomic_ref keeps the multi-threaded CPU emulation free of data races.
 template <typename T>
 CELLRT_HD T atomic_load(const T* addr) {
 #if defined(__CUDA_ARCH__)
   return *reinterpret_cast<const volatile T*>(addr);
 #else
   return std::atomic_ref<T>(*const_cast<T*>(addr)).load(std::memory_order_relaxed);
+#endif
+}
+
+template <typename T>
+CELLRT_HD void atomic_store(T* addr, T val) {
+#if defined(__CUDA_ARCH__)
+  *reinterpret_cast<volatile T*>(addr) = val;
+#else
+  std::atomic_ref<T>(*addr).store(val, std::memory_order_relaxed);
 #endif
 }
 
