@@ -23,7 +23,33 @@
 namespace cellrt {
 
 namespace {
+
 using Acc = double;  // CPU sums are accumulated in double for float and double inputs
+
+// Per-(roi, channel) partial sums of grad_weight and grad_bias, reduced over the rois in a fixed
+// order by the element function the CUDA backward's second stage runs.
+struct ParamPartials {
+  std::vector<Acc> w, b;
+
+  Status allocate(const AttentionFusionParams& p) {
+    try {
+      w.resize(static_cast<size_t>(p.rois * p.channels));
+      b.resize(static_cast<size_t>(p.rois * p.channels));
+    } catch (const std::bad_alloc&) {
+      return Status::kOutOfMemory;
+    }
+    return Status::kOk;
+  }
+
+  template <typename T>
+  void reduce(const AttentionFusionParams& p, T* grad_weight, T* grad_bias) const {
+    for (int64_t c = 0; c < p.channels; ++c) {
+      attention_fusion_param_reduce_element<T, Acc>(p, w.data(), b.data(), grad_weight,
+                                                    grad_bias, c);
+    }
+  }
+};
+
 }  // namespace
 
 template <typename T>
@@ -58,15 +84,13 @@ Status attention_fusion_backward_cpu(const AttentionFusionParams& p, const T* gr
   using M = attention_math_t<T>;
   const int64_t plane = p.plane();
   std::vector<Acc> mask_acc;
-  std::vector<Acc> partial_w;
-  std::vector<Acc> partial_b;
+  ParamPartials partial;
   try {
     mask_acc.resize(static_cast<size_t>(p.rois * plane));
-    partial_w.resize(static_cast<size_t>(p.rois * p.channels));
-    partial_b.resize(static_cast<size_t>(p.rois * p.channels));
   } catch (const std::bad_alloc&) {
     return Status::kOutOfMemory;
   }
+  if (partial.allocate(p) != Status::kOk) return Status::kOutOfMemory;
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < p.rois; ++r) {
     Acc* acc = mask_acc.data() + r * plane;
@@ -90,16 +114,13 @@ Status attention_fusion_backward_cpu(const AttentionFusionParams& p, const T* gr
         sum_w += static_cast<Acc>(t.grad_z * mk);
         sum_b += static_cast<Acc>(t.grad_z);
       }
-      partial_w[row] = sum_w;
-      partial_b[row] = sum_b;
+      partial.w[row] = sum_w;
+      partial.b[row] = sum_b;
     }
     T* gm = grad_mask + r * plane;
     for (int64_t k = 0; k < plane; ++k) gm[k] = static_cast<T>(acc[k]);
   }
-  for (int64_t c = 0; c < p.channels; ++c) {
-    attention_fusion_param_reduce_element<T, Acc>(p, partial_w.data(), partial_b.data(),
-                                                  grad_weight, grad_bias, c);
-  }
+  partial.reduce(p, grad_weight, grad_bias);
   return Status::kOk;
 }
 
@@ -119,26 +140,17 @@ Status attention_fusion_backward_elements_cpu(const AttentionFusionParams& p, co
                                               const T* features, const T* mask, const T* weight,
                                               const T* bias, T* grad_features, T* grad_mask,
                                               T* grad_weight, T* grad_bias) {
-  std::vector<Acc> partial_w;
-  std::vector<Acc> partial_b;
-  try {
-    partial_w.resize(static_cast<size_t>(p.rois * p.channels));
-    partial_b.resize(static_cast<size_t>(p.rois * p.channels));
-  } catch (const std::bad_alloc&) {
-    return Status::kOutOfMemory;
-  }
+  ParamPartials partial;
+  if (partial.allocate(p) != Status::kOk) return Status::kOutOfMemory;
   for (int64_t j = 0; j < p.rois * p.plane(); ++j) {
     attention_fusion_backward_input_element<T, Acc>(p, grad_out, features, mask, weight, bias,
                                                     grad_features, grad_mask, j);
   }
   for (int64_t q = 0; q < p.rois * p.channels; ++q) {
     attention_fusion_param_partial_element<T, Acc>(p, grad_out, features, mask, weight, bias,
-                                                   partial_w.data(), partial_b.data(), q);
+                                                   partial.w.data(), partial.b.data(), q);
   }
-  for (int64_t c = 0; c < p.channels; ++c) {
-    attention_fusion_param_reduce_element<T, Acc>(p, partial_w.data(), partial_b.data(),
-                                                  grad_weight, grad_bias, c);
-  }
+  partial.reduce(p, grad_weight, grad_bias);
   return Status::kOk;
 }
 

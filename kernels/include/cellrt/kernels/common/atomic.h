@@ -1,8 +1,8 @@
 // Atomics that compile on both sides. On the device they are atomicAdd / atomicCAS / atomicMin /
-// atomicMax and volatile loads and stores; on the host they are std::atomic_ref operations
-// (relaxed: only the final values matter, never the order of other memory), so the CPU emulation of order-dependent GPU
-// kernels (union-find labelling, scatter-add backward) runs the very same element functions,
-// and is correct even when an OpenMP loop calls them concurrently.
+// atomicMax and volatile loads and stores; on the host they are relaxed std::atomic_ref
+// operations (only final values matter, never the order of other memory), so the CPU emulation
+// of order-dependent GPU kernels (union-find labelling, scatter-add backward) runs the very same
+// element functions, and is correct even when an OpenMP loop calls them concurrently.
 #pragma once
 
 #include <cstdint>
@@ -15,6 +15,24 @@
 #endif
 
 namespace cellrt {
+
+#if !defined(__CUDA_ARCH__)
+namespace detail {
+
+// Host side of atomic_min (kMax false) and atomic_max (kMax true): a CAS loop that stores val
+// while it beats the current value; returns the value before the call.
+template <bool kMax, typename T>
+T host_atomic_extremum(T* addr, T val) {
+  std::atomic_ref<T> ref(*addr);
+  T old = ref.load(std::memory_order_relaxed);
+  while ((kMax ? old < val : val < old) &&
+         !ref.compare_exchange_weak(old, val, std::memory_order_relaxed)) {
+  }
+  return old;
+}
+
+}  // namespace detail
+#endif
 
 template <typename T>
 CELLRT_HD T atomic_add(T* addr, T val) {
@@ -53,11 +71,7 @@ CELLRT_HD T atomic_min(T* addr, T val) {
 #if defined(__CUDA_ARCH__)
   return atomicMin(addr, val);
 #else
-  std::atomic_ref<T> ref(*addr);
-  T old = ref.load(std::memory_order_relaxed);
-  while (val < old && !ref.compare_exchange_weak(old, val, std::memory_order_relaxed)) {
-  }
-  return old;
+  return detail::host_atomic_extremum<false>(addr, val);
 #endif
 }
 
@@ -68,11 +82,7 @@ CELLRT_HD T atomic_max(T* addr, T val) {
 #if defined(__CUDA_ARCH__)
   return atomicMax(addr, val);
 #else
-  std::atomic_ref<T> ref(*addr);
-  T old = ref.load(std::memory_order_relaxed);
-  while (old < val && !ref.compare_exchange_weak(old, val, std::memory_order_relaxed)) {
-  }
-  return old;
+  return detail::host_atomic_extremum<true>(addr, val);
 #endif
 }
 

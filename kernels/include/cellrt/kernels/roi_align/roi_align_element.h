@@ -163,16 +163,25 @@ CELLRT_HD A roi_align_blend(const RoiAlignTaps<A>& t, A v1, A v2, A v3, A v4) {
   return t.w1 * v1 + t.w2 * v2 + t.w3 * v3 + t.w4 * v4;
 }
 
+// Coordinates of element `index` of the (num_rois, channels, pooled_h, pooled_w) output: RoI k,
+// channel c, bin (ph, pw).
+struct RoiAlignBin {
+  int64_t k, c, ph, pw;
+};
+
+CELLRT_HD RoiAlignBin roi_align_bin(const RoiAlignParams& p, int64_t index) {
+  return {index / (p.pooled_w * p.pooled_h * p.channels),
+          (index / (p.pooled_w * p.pooled_h)) % p.channels, (index / p.pooled_w) % p.pooled_h,
+          index % p.pooled_w};
+}
+
 // Output element `index` of the (num_rois, channels, pooled_h, pooled_w) output; input is NCHW,
 // rois is (num_rois, 5).
 template <typename T>
 CELLRT_HD T roi_align_forward_element(const RoiAlignParams& p, const T* input,
                                       const roi_align_acc_t<T>* rois, int64_t index) {
   using A = roi_align_acc_t<T>;
-  const int64_t pw = index % p.pooled_w;
-  const int64_t ph = (index / p.pooled_w) % p.pooled_h;
-  const int64_t c = (index / (p.pooled_w * p.pooled_h)) % p.channels;
-  const int64_t k = index / (p.pooled_w * p.pooled_h * p.channels);
+  const auto [k, c, ph, pw] = roi_align_bin(p, index);
   const RoiAlignBox<A> b = roi_align_box(p, rois + 5 * k);
   const T* plane = input + (b.batch * p.channels + c) * p.height * p.width;
   A sum = A(0);
@@ -198,10 +207,7 @@ CELLRT_HD void roi_align_backward_element(const RoiAlignParams& p, const T* grad
                                           const roi_align_acc_t<T>* rois, T* grad_input,
                                           int64_t index) {
   using A = roi_align_acc_t<T>;
-  const int64_t pw = index % p.pooled_w;
-  const int64_t ph = (index / p.pooled_w) % p.pooled_h;
-  const int64_t c = (index / (p.pooled_w * p.pooled_h)) % p.channels;
-  const int64_t k = index / (p.pooled_w * p.pooled_h * p.channels);
+  const auto [k, c, ph, pw] = roi_align_bin(p, index);
   const RoiAlignBox<A> b = roi_align_box(p, rois + 5 * k);
   const A g = static_cast<A>(grad_output[index]) / b.count;
   T* plane = grad_input + (b.batch * p.channels + c) * p.height * p.width;
