@@ -3,17 +3,8 @@
 // index decomposition hoisted out so that the inner loop vectorises (exp_nonpositive is written
 // for that). The backward fuses the GPU's three passes into one sweep per roi; the element path
 // (attention_fusion_*_elements_cpu, below) is kept for the tests that compare the two.
-
-// FP exceptions are never inspected, and under the default -ftrapping-math GCC will not
-// if-convert the selects of the gate (it cannot speculate a conversion that might raise
-// FE_INVALID), so the loops stay scalar: measured 5x (forward) and 4x (backward) slower at
-// R=512, C=256, 14x14 on one AVX2 core. This flag changes no computed value.
-// Placed before every include so that all code in this translation unit shares it (GCC refuses to
-// inline between functions with different optimisation flags).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
-
+// The loops vectorise only because the CPU kernels are compiled with -fno-trapping-math (see
+// kernels/CMakeLists.txt): under GCC's default the selects of the gate stay scalar.
 #include <new>
 #include <vector>
 
