@@ -1,5 +1,6 @@
 // cellrt._core bindings of roi_align, multilevel_roi_align and their backward passes (CPU).
 // Validation lives here (shapes, dtypes, attribute ranges, batch indices); the kernels trust it.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -93,7 +94,10 @@ py::array backward(const py::array& grad_any, const py::array& rois_any, int64_t
       make_roi_align_params(op, batch, channels, height, width, rois.shape(0), grad.shape(2),
                             grad.shape(3), spatial_scale, sampling_ratio, aligned);
   py::array_t<T> grad_input = new_array<T>({batch, channels, height, width});
-  if (grad_input.size() == 0) return grad_input;
+  if (grad.size() == 0 && order_obj == nullptr) {  // no RoI contributes: the gradient is zero
+    std::fill_n(grad_input.mutable_data(), grad_input.size(), T(0));
+    return grad_input;
+  }
   Status s;
   if (order_obj == nullptr) {
     py::array_t<T> workspace = new_array<T>({roi_align_cpu_workspace_size(p, false)});
@@ -231,6 +235,10 @@ std::vector<py::array> multilevel_backward(const py::array& grad_any, const py::
     data.push_back(g.mutable_data());
     grads.push_back(std::move(g));
   }
+  if (grad.size() == 0) {  // no RoI (or no bin) contributes: every gradient is zero
+    for (size_t l = 0; l < grads.size(); ++l) std::fill_n(data[l], grads[l].size(), T(0));
+    return grads;
+  }
   const RoiAlignParams p =
       make_roi_align_params(op, batch, channels, levels[0].height, levels[0].width,
                             rois.shape(0), grad.shape(2), grad.shape(3), scales[0],
@@ -255,8 +263,13 @@ py::array fpn_levels(const py::array& rois_any, const std::vector<double>& scale
   const carray<T> rois = as_carray<T>(rois_any);
   check_shape(op, "boxes", rois, {-1, 5}, "(K, 5)");
   py::array_t<int64_t> levels = new_array<int64_t>({rois.shape(0)});
-  throw_if_error(op, roi_align_fpn_levels_cpu<T>(fpn, rois.shape(0), rois.data(),
-                                                 levels.mutable_data()));
+  if (levels.size() == 0) return levels;
+  Status s;
+  {
+    py::gil_scoped_release release;
+    s = roi_align_fpn_levels_cpu<T>(fpn, rois.shape(0), rois.data(), levels.mutable_data());
+  }
+  throw_if_error(op, s);
   return levels;
 }
 

@@ -23,7 +23,8 @@ Status attention_fusion_backward_cuda(const AttentionFusionParams& p, const T* g
                                       const T* bias, T* grad_features, T* grad_mask,
                                       T* grad_weight, T* grad_bias, float* workspace,
                                       cudaStream_t stream) {
-  if (p.channels == 0) return Status::kOk;
+  // Each step returns early when its own range is empty. With C == 0 the first still runs: it
+  // writes grad_mask, a sum over no channels, as zeros.
   float* partial_w = workspace;
   float* partial_b = workspace + p.rois * p.channels;
   Status s = launch_grid_stride<attention_fusion_backward_input_element<T, float>>(

@@ -13,15 +13,16 @@ namespace cellrt {
 namespace {
 
 bool valid_image(const LabelParams& p) {
-  return p.height > 0 && p.width > 0 && fits_int32(p.height * p.width) &&
+  return p.height >= 0 && p.width >= 0 && fits_int32(p.height * p.width) &&
          (p.connectivity == 1 || p.connectivity == 2);
 }
 
 }  // namespace
 
 Status label_cuda_workspace_bytes(int64_t n, size_t* bytes) {
-  if (n < 1 || !fits_int32(n)) return Status::kInvalidArgument;
+  if (n < 0 || !fits_int32(n)) return Status::kInvalidArgument;
   *bytes = 0;
+  if (n == 0) return Status::kOk;
   return to_status(cub::DeviceScan::InclusiveSum(nullptr, *bytes,
                                                  static_cast<const int32_t*>(nullptr),
                                                  static_cast<int32_t*>(nullptr),
@@ -32,6 +33,7 @@ Status label_cuda(const uint8_t* fg, const LabelParams& p, int32_t* parent, int3
                   void* temp, size_t temp_bytes, int32_t* out, cudaStream_t stream) {
   if (!valid_image(p)) return Status::kInvalidArgument;
   const int64_t n = p.height * p.width;
+  if (n == 0) return Status::kOk;
   Status s = launch_grid_stride<label_init_element>(n, stream, fg, parent);
   if (s == Status::kOk) s = launch_grid_stride<label_merge_element>(n, stream, p, fg, parent);
   if (s == Status::kOk) s = launch_grid_stride<label_compress_element>(n, stream, parent);
