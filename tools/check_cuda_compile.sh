@@ -8,6 +8,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build/cuda-check}
+# Absolute: CMake resolves a relative CELLRT_MODULE_DIR against the binary subdirectory, not here.
+mkdir -p "$build" && build=$(cd "$build" && pwd)
 archs=${CELLRT_CUDA_ARCHITECTURES:-75;86;90}
 nvcc=${NVCC:-nvcc}
 command -v "$nvcc" >/dev/null || { echo "check_cuda_compile: nvcc not found" >&2; exit 1; }

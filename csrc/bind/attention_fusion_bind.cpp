@@ -1,5 +1,6 @@
 // cellrt._core bindings of attention_fusion (forward and backward, float32 and float64), plus
 // the element-path emulation of the GPU decomposition in _core.testing.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -93,12 +94,17 @@ py::tuple backward_typed(const AttentionFusionParams& p, const py::array& grad_i
   py::array_t<T> gm({p.rois, int64_t{1}, p.height, p.width});
   py::array_t<T> gw({p.channels});
   py::array_t<T> gb({p.channels});
+  if (p.numel() == 0) {
+    // Every gradient is a sum over no terms: grad_mask over no channels (C == 0), grad_weight
+    // and grad_bias over no pixels (R, H or W == 0).
+    for (py::array_t<T>* g : {&gm, &gw, &gb}) std::fill_n(g->mutable_data(), g->size(), T(0));
+    return py::make_tuple(gf, gm, gw, gb);
+  }
   Status s;
   {
     py::gil_scoped_release release;
     auto* run = kElements ? &attention_fusion_backward_elements_cpu<T>
                           : &attention_fusion_backward_cpu<T>;
-    // Empty R, H or W still runs: grad_weight and grad_bias are then sums over nothing, zeros.
     s = run(p, go.data(), f.data(), m.data(), w.data(), b.data(), gf.mutable_data(),
             gm.mutable_data(), gw.mutable_data(), gb.mutable_data());
   }

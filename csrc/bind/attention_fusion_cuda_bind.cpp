@@ -56,9 +56,14 @@ void register_attention_fusion_cuda(py::module_& m) {
          int64_t width, const std::string& dtype, std::uintptr_t stream) {
         const AttentionFusionParams p = make_params(rois, channels, height, width);
         check_dtype(dtype);
-        const Status s = dtype == "float32"
-                             ? forward_t<float>(p, features, mask_logits, weight, bias, out, stream)
-                             : forward_t<__half>(p, features, mask_logits, weight, bias, out, stream);
+        if (p.numel() == 0) return;
+        Status s;
+        {
+          py::gil_scoped_release release;
+          s = dtype == "float32"
+                  ? forward_t<float>(p, features, mask_logits, weight, bias, out, stream)
+                  : forward_t<__half>(p, features, mask_logits, weight, bias, out, stream);
+        }
         throw_if_error(kOp, s);
       },
       py::arg("features"), py::arg("mask_logits"), py::arg("weight"), py::arg("bias"),
@@ -73,14 +78,19 @@ void register_attention_fusion_cuda(py::module_& m) {
          const std::string& dtype, std::uintptr_t stream) {
         const AttentionFusionParams p = make_params(rois, channels, height, width);
         check_dtype(dtype);
-        const Status s =
-            dtype == "float32"
-                ? backward_t<float>(p, grad_out, features, mask_logits, weight, bias,
-                                    grad_features, grad_mask, grad_weight, grad_bias, workspace,
-                                    stream)
-                : backward_t<__half>(p, grad_out, features, mask_logits, weight, bias,
-                                     grad_features, grad_mask, grad_weight, grad_bias, workspace,
-                                     stream);
+        // No early return on empty features: grad_mask (R, 1, H, W) and grad_weight / grad_bias
+        // (C,) may still be non-empty and are written (as zeros) by the kernels.
+        Status s;
+        {
+          py::gil_scoped_release release;
+          s = dtype == "float32"
+                  ? backward_t<float>(p, grad_out, features, mask_logits, weight, bias,
+                                      grad_features, grad_mask, grad_weight, grad_bias, workspace,
+                                      stream)
+                  : backward_t<__half>(p, grad_out, features, mask_logits, weight, bias,
+                                       grad_features, grad_mask, grad_weight, grad_bias,
+                                       workspace, stream);
+        }
         throw_if_error(kOp, s);
       },
       py::arg("grad_out"), py::arg("features"), py::arg("mask_logits"), py::arg("weight"),

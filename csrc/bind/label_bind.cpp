@@ -3,6 +3,7 @@
 // The Python wrappers (python/cellrt/ops/label.py) normalise dtypes; these functions accept
 // uint8 masks and int32/int64 label images, C-contiguous.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "checks.h"
@@ -42,7 +43,14 @@ template <typename L>
 int64_t max_label(const char* op, const L* labels, int64_t n) {
   L lo = 0;
   L hi = 0;
-  if (n > 0) throw_if_error(op, label_minmax_cpu(labels, n, &lo, &hi));
+  if (n > 0) {
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = label_minmax_cpu(labels, n, &lo, &hi);
+    }
+    throw_if_error(op, s);
+  }
   CELLRT_CHECK(lo >= 0, op, ": labels must be non-negative, got minimum ",
                static_cast<int64_t>(lo));
   return static_cast<int64_t>(hi);
@@ -76,6 +84,7 @@ py::tuple label_py(const carray<uint8_t>& binary, int connectivity) {
   const LabelParams p{binary.shape(0), binary.shape(1), connectivity};
   py::array_t<int32_t> out({binary.shape(0), binary.shape(1)});
   int64_t num = 0;
+  if (out.size() == 0) return py::make_tuple(out, num);
   Status s;
   {
     py::gil_scoped_release release;
@@ -147,6 +156,7 @@ py::array fill_holes_py(const py::array& labels) {
     const int64_t n = in.size();
     max_label("fill_holes", in.data(), n);
     py::array_t<L> out(shape_of(in));
+    if (n == 0) return out;
     const LabelParams p{in.shape(0), in.shape(1), 1};
     Status s;
     {
@@ -192,14 +202,18 @@ py::array label_histogram_py(const py::array& labels, int64_t bins, const py::ob
     const int64_t hi = max_label(op, in.data(), n);
     CELLRT_CHECK(bins > hi, op, ": bins must exceed the largest label ", hi, ", got ", bins);
     py::array_t<int64_t> counts(bins);
-    if (order.is_none()) {
-      throw_if_error(op, label_histogram_cpu(in.data(), n, bins, counts.mutable_data()));
-    } else {
-      const auto ord = py::cast<carray<int64_t>>(order);
-      check_permutation(op, ord, n);
-      throw_if_error(op, label_histogram_emulate_cpu(in.data(), n, ord.data(), bins,
-                                                     counts.mutable_data()));
+    std::optional<carray<int64_t>> ord;
+    if (!order.is_none()) {
+      ord = py::cast<carray<int64_t>>(order);
+      check_permutation(op, *ord, n);
     }
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = ord ? label_histogram_emulate_cpu(in.data(), n, ord->data(), bins, counts.mutable_data())
+              : label_histogram_cpu(in.data(), n, bins, counts.mutable_data());
+    }
+    throw_if_error(op, s);
     return counts;
   });
 }
@@ -214,7 +228,12 @@ py::array fill_holes_emulate_py(const py::array& labels, const carray<int64_t>& 
     check_permutation(op, order, in.size());
     py::array_t<L> out(shape_of(in));
     const LabelParams p{in.shape(0), in.shape(1), 1};
-    throw_if_error(op, fill_holes_emulate_cpu(in.data(), p, order.data(), out.mutable_data()));
+    Status s;
+    {
+      py::gil_scoped_release release;
+      s = fill_holes_emulate_cpu(in.data(), p, order.data(), out.mutable_data());
+    }
+    throw_if_error(op, s);
     return out;
   });
 }

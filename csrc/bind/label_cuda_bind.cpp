@@ -10,7 +10,7 @@ namespace cellrt::bind {
 namespace {
 
 LabelParams image_params(const char* op, int64_t h, int64_t w, int connectivity) {
-  CELLRT_CHECK(h > 0 && w > 0, op, ": image must be non-empty, got ", h, "x", w);
+  CELLRT_CHECK(h >= 0 && w >= 0, op, ": image sizes must be >= 0, got ", h, "x", w);
   CELLRT_CHECK(fits_int32(h * w), op, ": the CUDA path needs H*W < 2^31 pixels, got ", h * w);
   CELLRT_CHECK(connectivity == 1 || connectivity == 2, op,
                ": connectivity must be 1 (4-neighbour) or 2 (8-neighbour), got ", connectivity);
@@ -23,7 +23,7 @@ void register_label_cuda(py::module_& m) {
   m.def(
       "label_workspace_bytes",
       [](int64_t n) {
-        CELLRT_CHECK(n > 0 && fits_int32(n), "label: pixel count must be in 1..2^31-1, got ", n);
+        CELLRT_CHECK(n >= 0 && fits_int32(n), "label: pixel count must be in 0..2^31-1, got ", n);
         size_t bytes = 0;
         throw_if_error("label", label_cuda_workspace_bytes(n, &bytes));
         return bytes;
@@ -35,6 +35,7 @@ void register_label_cuda(py::module_& m) {
          std::uintptr_t rank, std::uintptr_t temp, size_t temp_bytes, std::uintptr_t out,
          std::uintptr_t stream) {
         const LabelParams p = image_params("label", h, w, connectivity);
+        if (h * w == 0) return;
         py::gil_scoped_release release;
         throw_if_error("label", label_cuda(dev_ptr<const uint8_t>(fg), p, dev_ptr<int32_t>(parent),
                                            dev_ptr<int32_t>(rank), dev_ptr<void>(temp), temp_bytes,
@@ -47,6 +48,8 @@ void register_label_cuda(py::module_& m) {
   m.def(
       "label_histogram",
       [](std::uintptr_t labels, int64_t n, std::uintptr_t counts, std::uintptr_t stream) {
+        CELLRT_CHECK(n >= 0, "label_histogram: n must be >= 0, got ", n);
+        if (n == 0) return;
         py::gil_scoped_release release;
         throw_if_error("label_histogram", label_histogram_cuda(dev_ptr<const int32_t>(labels), n,
                                                                dev_ptr<int32_t>(counts),
@@ -58,6 +61,8 @@ void register_label_cuda(py::module_& m) {
       "label_lookup",
       [](std::uintptr_t labels, int64_t n, std::uintptr_t lut, std::uintptr_t out,
          std::uintptr_t stream) {
+        CELLRT_CHECK(n >= 0, "label_lookup: n must be >= 0, got ", n);
+        if (n == 0) return;
         py::gil_scoped_release release;
         throw_if_error("label_lookup", label_lookup_cuda(dev_ptr<const int32_t>(labels), n,
                                                          dev_ptr<const int32_t>(lut),
@@ -94,6 +99,7 @@ void register_label_cuda(py::module_& m) {
       [](std::uintptr_t labels, int64_t h, int64_t w, std::uintptr_t comp, std::uintptr_t owner,
          std::uintptr_t out, std::uintptr_t stream) {
         const LabelParams p = image_params("fill_holes", h, w, 1);
+        if (h * w == 0) return;
         py::gil_scoped_release release;
         throw_if_error("fill_holes", fill_holes_cuda(dev_ptr<const int32_t>(labels), p,
                                                      dev_ptr<const int32_t>(comp),

@@ -1,6 +1,8 @@
 // cellrt._core: the CPU kernels. Always built. Each op registers itself from <op>_bind.cpp.
 #include <pybind11/pybind11.h>
 
+#include "cellrt/kernels/common/parallel.h"
+
 #if defined(CELLRT_WITH_OPENMP)
 #include <omp.h>
 #endif
@@ -53,14 +55,6 @@ py::dict build_info() {
   return d;
 }
 
-int get_num_threads() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
 void set_num_threads(int n) {
   if (n < 1) {
     throw std::invalid_argument("set_num_threads: n must be >= 1, got " + std::to_string(n));
@@ -75,7 +69,7 @@ void set_num_threads(int n) {
 PYBIND11_MODULE(_core, m) {
   m.doc() = "cellrt compiled CPU kernels";
   m.def("build_info", &build_info, "Compile-time facts of the CPU core.");
-  m.def("get_num_threads", &get_num_threads, "Threads the CPU kernels use (OpenMP).");
+  m.def("get_num_threads", &cellrt::max_threads, "Threads the CPU kernels use (OpenMP).");
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the CPU kernels' thread count.");
   py::module_ testing = m.def_submodule(
       "testing", "CPU emulation of device-side step functions, for tests; not a public API.");

@@ -45,7 +45,8 @@ PYBIND11_MODULE(_cuda, m) {
   m.doc() = "cellrt compiled CUDA kernels";
   m.def("build_info", &build_info, "Compile-time facts of the CUDA module.");
   m.def("device_status", &device_status, "(device_count, reason_if_none_usable)");
-  m.def("device_count", []() { return device_status()[0].cast<int>(); });
+  m.def("device_count", []() { return device_status()[0].cast<int>(); },
+        "Number of usable CUDA devices (0 without a driver or GPU).");
 #define CELLRT_OP(name) cellrt::bind::register_##name##_cuda(m);
 #include "ops_list.inc"
 #undef CELLRT_OP

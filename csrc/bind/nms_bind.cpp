@@ -47,6 +47,7 @@ template <typename T>
 py::array_t<int64_t> run_nms(const char* op, const carray<T>& boxes, const carray<double>& scores,
                              const carray<int64_t>* idxs, double iou_threshold) {
   const int64_t n = boxes.shape(0);
+  if (n == 0) return py::array_t<int64_t>(0);
   std::vector<int64_t> keep(static_cast<size_t>(n));
   int64_t count = 0;
   const NmsParams p{n, ceil_div(n, kNmsBlock), iou_threshold};
@@ -85,6 +86,7 @@ py::array_t<int64_t> reduce_mask(const carray<uint64_t>& mask, int64_t n) {
                kNmsMaxMaskBoxes, "], got ", n);
   CELLRT_CHECK(mask.size() == nms_mask_words(n), "nms_reduce_mask: mask must hold ",
                nms_mask_words(n), " words for n = ", n, ", got ", mask.size());
+  if (n == 0) return py::array_t<int64_t>(0);
   std::vector<int64_t> keep(static_cast<size_t>(n));
   int64_t count = 0;
   Status s;
@@ -106,6 +108,7 @@ py::array_t<int64_t> emulate(const carray<T>& boxes, const carray<double>& score
                              NmsEmulationOrder order, uint64_t seed) {
   const int64_t n = boxes.shape(0);
   CELLRT_CHECK(n <= 20000, "nms_mask_emulated: n must be <= 20000 (quadratic mask), got ", n);
+  if (n == 0) return py::array_t<int64_t>(0);
   const NmsParams p{n, ceil_div(n, kNmsBlock), iou_threshold};
   std::vector<int64_t> perm(static_cast<size_t>(n)), keep_pos(static_cast<size_t>(n));
   std::vector<T> sorted_boxes(static_cast<size_t>(4 * n));

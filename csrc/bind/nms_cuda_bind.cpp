@@ -20,16 +20,16 @@ void nms_mask(std::uintptr_t sorted_boxes, std::uintptr_t sorted_idxs, int64_t n
   CELLRT_CHECK(sorted_boxes != 0 && mask != 0, "nms_mask: sorted_boxes and mask must be non-null");
   const NmsParams p{n, ceil_div(n, kNmsBlock), iou_threshold};
   const int64_t* cls = sorted_idxs ? dev_ptr<const int64_t>(sorted_idxs) : nullptr;
+  CELLRT_CHECK(dtype == "float32" || dtype == "float64",
+               "nms_mask: dtype must be 'float32' or 'float64', got '", dtype, "'");
   Status s;
-  if (dtype == "float32") {
-    s = nms_mask_cuda<float>(p, dev_ptr<const float>(sorted_boxes), cls, dev_ptr<uint64_t>(mask),
-                             as_stream(stream));
-  } else if (dtype == "float64") {
-    s = nms_mask_cuda<double>(p, dev_ptr<const double>(sorted_boxes), cls,
-                              dev_ptr<uint64_t>(mask), as_stream(stream));
-  } else {
-    throw std::invalid_argument(concat("nms_mask: dtype must be 'float32' or 'float64', got '",
-                                       dtype, "'"));
+  {
+    py::gil_scoped_release release;
+    s = dtype == "float32"
+            ? nms_mask_cuda<float>(p, dev_ptr<const float>(sorted_boxes), cls,
+                                   dev_ptr<uint64_t>(mask), as_stream(stream))
+            : nms_mask_cuda<double>(p, dev_ptr<const double>(sorted_boxes), cls,
+                                    dev_ptr<uint64_t>(mask), as_stream(stream));
   }
   throw_if_error("nms_mask", s);
 }

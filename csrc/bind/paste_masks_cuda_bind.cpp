@@ -28,17 +28,21 @@ void register_paste_masks_cuda(py::module_& m) {
         CELLRT_CHECK(dtype == "float32" || dtype == "float16", kOp,
                      ": CUDA masks dtype must be 'float32' or 'float16', got '", dtype, "'");
         const PasteMasksParams p{rois, mask_h, mask_w, image_h, image_w, threshold};
+        if (image_h * image_w == 0) return;
         auto* k = dev_ptr<unsigned long long>(keys);
-        const Status s =
-            dtype == "float32"
-                ? paste_masks_cuda<float>(p, dev_ptr<const float>(masks),
-                                          dev_ptr<const float>(boxes),
-                                          dev_ptr<const float>(scores), k,
-                                          dev_ptr<int32_t>(labels), as_stream(stream))
-                : paste_masks_cuda<__half>(p, dev_ptr<const __half>(masks),
-                                           dev_ptr<const float>(boxes),
-                                           dev_ptr<const float>(scores), k,
-                                           dev_ptr<int32_t>(labels), as_stream(stream));
+        Status s;
+        {
+          py::gil_scoped_release release;
+          s = dtype == "float32"
+                  ? paste_masks_cuda<float>(p, dev_ptr<const float>(masks),
+                                            dev_ptr<const float>(boxes),
+                                            dev_ptr<const float>(scores), k,
+                                            dev_ptr<int32_t>(labels), as_stream(stream))
+                  : paste_masks_cuda<__half>(p, dev_ptr<const __half>(masks),
+                                             dev_ptr<const float>(boxes),
+                                             dev_ptr<const float>(scores), k,
+                                             dev_ptr<int32_t>(labels), as_stream(stream));
+        }
         throw_if_error(kOp, s);
       },
       py::arg("masks"), py::arg("boxes"), py::arg("scores"), py::arg("keys"), py::arg("labels"),

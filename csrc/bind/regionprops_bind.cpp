@@ -61,6 +61,18 @@ struct Inputs {
   int64_t max_label = 0;
 };
 
+// Smallest and largest value of n labels or class ids, computed without the GIL.
+template <typename L>
+void value_range(const L* values, int64_t n, L* lo, L* hi) {
+  if (n == 0) return;
+  Status s;
+  {
+    py::gil_scoped_release release;
+    s = label_minmax_cpu(values, n, lo, hi);
+  }
+  throw_if_error(kOp, s);
+}
+
 Inputs validate(const py::array& labels, const py::object& intensity, const py::object& classes) {
   Inputs in;
   in.labels = labels;
@@ -72,7 +84,7 @@ Inputs validate(const py::array& labels, const py::object& intensity, const py::
     using L = decltype(tag);
     const carray<L> lab = carray<L>::ensure(labels);
     L lo = 0, hi = 0;
-    if (n > 0) throw_if_error(kOp, label_minmax_cpu(lab.data(), n, &lo, &hi));
+    value_range(lab.data(), n, &lo, &hi);
     CELLRT_CHECK(lo >= 0, kOp, ": labels must be non-negative, got minimum ",
                  static_cast<int64_t>(lo));
     in.max_label = static_cast<int64_t>(hi);
@@ -92,7 +104,7 @@ Inputs validate(const py::array& labels, const py::object& intensity, const py::
     CELLRT_CHECK(c.ndim() == 2 && c.shape(0) == h && c.shape(1) == w, kOp,
                  ": classes must have shape (", h, ", ", w, "), got ", shape_str(c));
     int32_t lo = 0, hi = -1;
-    if (n > 0) throw_if_error(kOp, label_minmax_cpu(c.data(), n, &lo, &hi));
+    value_range(c.data(), n, &lo, &hi);
     CELLRT_CHECK(lo >= 0, kOp, ": classes must be non-negative, got minimum ", lo);
     in.p.num_classes = static_cast<int64_t>(hi) + 1;
     in.classes = c;
@@ -114,8 +126,8 @@ py::tuple compute(const Inputs& in, const L* labels, const V* values, Accumulate
   const int32_t* cls = in.classes ? in.classes->data() : nullptr;
   Tables t(p);
   std::vector<int64_t> present(static_cast<size_t>(p.num_bins));
-  int64_t num = 0;
-  {
+  int64_t num = 0;  // an empty image has no labels: the tables are not even initialised
+  if (p.height * p.width > 0) {
     py::gil_scoped_release release;
     throw_if_error(kOp, accumulate(p, labels, inten, cls, t.view));
     throw_if_error(kOp, regionprops_present_cpu(p, t.view, present.data(), &num));

@@ -48,6 +48,7 @@ void register_regionprops_cuda(py::module_& m) {
          std::uintptr_t sum_y, std::uintptr_t sum_x, std::uintptr_t bbox, std::uintptr_t sum_int,
          std::uintptr_t class_count, std::uintptr_t stream) {
         const RegionpropsParams p = params(h, w, c, k, bins);
+        if (h * w == 0) return;
         py::gil_scoped_release release;
         const RegionpropsAccum acc = accum(count, sum_y, sum_x, bbox, sum_int, class_count);
         throw_if_error("regionprops",
@@ -69,6 +70,8 @@ void register_regionprops_cuda(py::module_& m) {
          std::uintptr_t area, std::uintptr_t bbox_out, std::uintptr_t centroid,
          std::uintptr_t mean_intensity, std::uintptr_t majority_class, std::uintptr_t stream) {
         const RegionpropsParams p = params(h, w, c, k, bins);
+        CELLRT_CHECK(num_present >= 0, "regionprops: num_present must be >= 0, got ", num_present);
+        if (num_present == 0) return;
         const RegionpropsOutput o{dev_ptr<int64_t>(area), dev_ptr<int64_t>(bbox_out),
                                   dev_ptr<double>(centroid), dev_ptr<double>(mean_intensity),
                                   dev_ptr<int64_t>(majority_class)};

@@ -1,5 +1,6 @@
 // cellrt._core bindings of roi_align, multilevel_roi_align and their backward passes (CPU).
 // Validation lives here (shapes, dtypes, attribute ranges, batch indices); the kernels trust it.
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "cellrt/kernels/roi_align/roi_align.h"
 #include "checks.h"
+#include "roi_align_args.h"
 
 namespace cellrt::bind {
 namespace {
@@ -30,24 +32,6 @@ carray<T> as_carray(const py::array& a) {
   carray<T> out = carray<T>::ensure(a);
   if (!out) throw py::error_already_set();
   return out;
-}
-
-RoiAlignParams make_params(const char* op, int64_t batch, int64_t channels, int64_t height,
-                           int64_t width, int64_t num_rois, int64_t pooled_h, int64_t pooled_w,
-                           double spatial_scale, int64_t sampling_ratio, bool aligned) {
-  CELLRT_CHECK(pooled_h >= 1 && pooled_w >= 1, op,
-               ": output_size must be >= 1 in both dimensions, got (", pooled_h, ", ", pooled_w,
-               ")");
-  CELLRT_CHECK(std::isfinite(spatial_scale) && spatial_scale > 0, op,
-               ": spatial_scale must be a finite number > 0, got ", spatial_scale);
-  CELLRT_CHECK(batch >= 0 && channels >= 0, op, ": batch and channels must be >= 0, got ", batch,
-               " and ", channels);
-  CELLRT_CHECK(height >= 1 && width >= 1, op,
-               ": the feature map must have height and width >= 1 (an empty map has nothing to "
-               "sample), got ",
-               height, " x ", width);
-  return RoiAlignParams{batch,    channels, height,        width,          num_rois,
-                        pooled_h, pooled_w, spatial_scale, sampling_ratio, aligned};
 }
 
 // boxes: (K, 5) rows (batch_index, x1, y1, x2, y2); every batch index in [0, batch). Written as
@@ -81,8 +65,8 @@ py::array forward(const py::array& input_any, const py::array& rois_any, int64_t
   const int64_t h = channels_last ? input.shape(1) : input.shape(2);
   const int64_t w = channels_last ? input.shape(2) : input.shape(3);
   check_rois(op, rois, n);
-  const RoiAlignParams p = make_params(op, n, c, h, w, rois.shape(0), pooled_h, pooled_w,
-                                       spatial_scale, sampling_ratio, aligned);
+  const RoiAlignParams p = make_roi_align_params(op, n, c, h, w, rois.shape(0), pooled_h,
+                                                 pooled_w, spatial_scale, sampling_ratio, aligned);
   py::array_t<T> out = new_array<T>({p.num_rois, c, pooled_h, pooled_w});
   if (out.size() == 0) return out;
   py::array_t<T> workspace = new_array<T>({elements ? 0 : roi_align_cpu_workspace_size(p, channels_last)});
@@ -106,11 +90,14 @@ py::array backward(const py::array& grad_any, const py::array& rois_any, int64_t
   const carray<T> rois = as_carray<T>(rois_any);
   check_rois(op, rois, batch);
   check_shape(op, "grad_output", grad, {rois.shape(0), channels, -1, -1}, "(K, C, oh, ow)");
-  const RoiAlignParams p = make_params(op, batch, channels, height, width, rois.shape(0),
-                                       grad.shape(2), grad.shape(3), spatial_scale,
-                                       sampling_ratio, aligned);
+  const RoiAlignParams p =
+      make_roi_align_params(op, batch, channels, height, width, rois.shape(0), grad.shape(2),
+                            grad.shape(3), spatial_scale, sampling_ratio, aligned);
   py::array_t<T> grad_input = new_array<T>({batch, channels, height, width});
-  if (grad_input.size() == 0) return grad_input;
+  if (grad.size() == 0 && order_obj == nullptr) {  // no RoI contributes: the gradient is zero
+    std::fill_n(grad_input.mutable_data(), grad_input.size(), T(0));
+    return grad_input;
+  }
   Status s;
   if (order_obj == nullptr) {
     py::array_t<T> workspace = new_array<T>({roi_align_cpu_workspace_size(p, false)});
@@ -205,9 +192,9 @@ py::array multilevel_forward(const std::vector<py::array>& features_any,
   const carray<T> rois = as_carray<T>(rois_any);
   check_rois(op, rois, features[0].shape(0));
   const RoiAlignParams p =
-      make_params(op, features[0].shape(0), features[0].shape(1), levels[0].height,
-                  levels[0].width, rois.shape(0), pooled_h, pooled_w, scales[0], sampling_ratio,
-                  aligned);
+      make_roi_align_params(op, features[0].shape(0), features[0].shape(1), levels[0].height,
+                            levels[0].width, rois.shape(0), pooled_h, pooled_w, scales[0],
+                            sampling_ratio, aligned);
   py::array_t<T> out = new_array<T>({p.num_rois, p.channels, pooled_h, pooled_w});
   if (out.size() == 0) return out;
   py::array_t<T> workspace =
@@ -248,9 +235,14 @@ std::vector<py::array> multilevel_backward(const py::array& grad_any, const py::
     data.push_back(g.mutable_data());
     grads.push_back(std::move(g));
   }
+  if (grad.size() == 0) {  // no RoI (or no bin) contributes: every gradient is zero
+    for (size_t l = 0; l < grads.size(); ++l) std::fill_n(data[l], grads[l].size(), T(0));
+    return grads;
+  }
   const RoiAlignParams p =
-      make_params(op, batch, channels, levels[0].height, levels[0].width, rois.shape(0),
-                  grad.shape(2), grad.shape(3), scales[0], sampling_ratio, aligned);
+      make_roi_align_params(op, batch, channels, levels[0].height, levels[0].width,
+                            rois.shape(0), grad.shape(2), grad.shape(3), scales[0],
+                            sampling_ratio, aligned);
   py::array_t<T> workspace =
       new_array<T>({multilevel_roi_align_cpu_workspace_size(p, fpn, levels.data())});
   Status s;
@@ -271,8 +263,13 @@ py::array fpn_levels(const py::array& rois_any, const std::vector<double>& scale
   const carray<T> rois = as_carray<T>(rois_any);
   check_shape(op, "boxes", rois, {-1, 5}, "(K, 5)");
   py::array_t<int64_t> levels = new_array<int64_t>({rois.shape(0)});
-  throw_if_error(op, roi_align_fpn_levels_cpu<T>(fpn, rois.shape(0), rois.data(),
-                                                 levels.mutable_data()));
+  if (levels.size() == 0) return levels;
+  Status s;
+  {
+    py::gil_scoped_release release;
+    s = roi_align_fpn_levels_cpu<T>(fpn, rois.shape(0), rois.data(), levels.mutable_data());
+  }
+  throw_if_error(op, s);
   return levels;
 }
 

@@ -80,6 +80,7 @@ py::tuple emulate(const carray<uint32_t>& levels, const carray<int32_t>& markers
   py::array_t<int32_t> out({p.height, p.width});
   py::array_t<uint64_t> state({p.height, p.width});
   py::array_t<int64_t> parent({p.height, p.width});
+  if (n == 0) return py::make_tuple(out, state, parent);
   const uint8_t* m = mask ? reinterpret_cast<const uint8_t*>(mask->data()) : nullptr;
   Status s;
   {

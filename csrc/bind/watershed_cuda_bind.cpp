@@ -18,6 +18,7 @@ void register_watershed_cuda(py::module_& m) {
         CELLRT_CHECK(connectivity == 1 || connectivity == 2,
                      "watershed: connectivity must be 1 or 2, got ", connectivity);
         const WatershedParams p{height, width, connectivity};
+        if (height * width == 0) return;
         Status s;
         {
           py::gil_scoped_release release;

@@ -3,17 +3,8 @@
 // index decomposition hoisted out so that the inner loop vectorises (exp_nonpositive is written
 // for that). The backward fuses the GPU's three passes into one sweep per roi; the element path
 // (attention_fusion_*_elements_cpu, below) is kept for the tests that compare the two.
-
-// FP exceptions are never inspected, and under the default -ftrapping-math GCC will not
-// if-convert the selects of the gate (it cannot speculate a conversion that might raise
-// FE_INVALID), so the loops stay scalar: measured 5x (forward) and 4x (backward) slower at
-// R=512, C=256, 14x14 on one AVX2 core. This flag changes no computed value.
-// Placed before every include so that all code in this translation unit shares it (GCC refuses to
-// inline between functions with different optimisation flags).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
-#endif
-
+// The loops vectorise only because the CPU kernels are compiled with -fno-trapping-math (see
+// kernels/CMakeLists.txt): under GCC's default the selects of the gate stay scalar.
 #include <new>
 #include <vector>
 
@@ -23,7 +14,33 @@
 namespace cellrt {
 
 namespace {
+
 using Acc = double;  // CPU sums are accumulated in double for float and double inputs
+
+// Per-(roi, channel) partial sums of grad_weight and grad_bias, reduced over the rois in a fixed
+// order by the element function the CUDA backward's second stage runs.
+struct ParamPartials {
+  std::vector<Acc> w, b;
+
+  Status allocate(const AttentionFusionParams& p) {
+    try {
+      w.resize(static_cast<size_t>(p.rois * p.channels));
+      b.resize(static_cast<size_t>(p.rois * p.channels));
+    } catch (const std::bad_alloc&) {
+      return Status::kOutOfMemory;
+    }
+    return Status::kOk;
+  }
+
+  template <typename T>
+  void reduce(const AttentionFusionParams& p, T* grad_weight, T* grad_bias) const {
+    for (int64_t c = 0; c < p.channels; ++c) {
+      attention_fusion_param_reduce_element<T, Acc>(p, w.data(), b.data(), grad_weight,
+                                                    grad_bias, c);
+    }
+  }
+};
+
 }  // namespace
 
 template <typename T>
@@ -58,15 +75,13 @@ Status attention_fusion_backward_cpu(const AttentionFusionParams& p, const T* gr
   using M = attention_math_t<T>;
   const int64_t plane = p.plane();
   std::vector<Acc> mask_acc;
-  std::vector<Acc> partial_w;
-  std::vector<Acc> partial_b;
+  ParamPartials partial;
   try {
     mask_acc.resize(static_cast<size_t>(p.rois * plane));
-    partial_w.resize(static_cast<size_t>(p.rois * p.channels));
-    partial_b.resize(static_cast<size_t>(p.rois * p.channels));
   } catch (const std::bad_alloc&) {
     return Status::kOutOfMemory;
   }
+  if (partial.allocate(p) != Status::kOk) return Status::kOutOfMemory;
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < p.rois; ++r) {
     Acc* acc = mask_acc.data() + r * plane;
@@ -90,16 +105,13 @@ Status attention_fusion_backward_cpu(const AttentionFusionParams& p, const T* gr
         sum_w += static_cast<Acc>(t.grad_z * mk);
         sum_b += static_cast<Acc>(t.grad_z);
       }
-      partial_w[row] = sum_w;
-      partial_b[row] = sum_b;
+      partial.w[row] = sum_w;
+      partial.b[row] = sum_b;
     }
     T* gm = grad_mask + r * plane;
     for (int64_t k = 0; k < plane; ++k) gm[k] = static_cast<T>(acc[k]);
   }
-  for (int64_t c = 0; c < p.channels; ++c) {
-    attention_fusion_param_reduce_element<T, Acc>(p, partial_w.data(), partial_b.data(),
-                                                  grad_weight, grad_bias, c);
-  }
+  partial.reduce(p, grad_weight, grad_bias);
   return Status::kOk;
 }
 
@@ -119,26 +131,17 @@ Status attention_fusion_backward_elements_cpu(const AttentionFusionParams& p, co
                                               const T* features, const T* mask, const T* weight,
                                               const T* bias, T* grad_features, T* grad_mask,
                                               T* grad_weight, T* grad_bias) {
-  std::vector<Acc> partial_w;
-  std::vector<Acc> partial_b;
-  try {
-    partial_w.resize(static_cast<size_t>(p.rois * p.channels));
-    partial_b.resize(static_cast<size_t>(p.rois * p.channels));
-  } catch (const std::bad_alloc&) {
-    return Status::kOutOfMemory;
-  }
+  ParamPartials partial;
+  if (partial.allocate(p) != Status::kOk) return Status::kOutOfMemory;
   for (int64_t j = 0; j < p.rois * p.plane(); ++j) {
     attention_fusion_backward_input_element<T, Acc>(p, grad_out, features, mask, weight, bias,
                                                     grad_features, grad_mask, j);
   }
   for (int64_t q = 0; q < p.rois * p.channels; ++q) {
     attention_fusion_param_partial_element<T, Acc>(p, grad_out, features, mask, weight, bias,
-                                                   partial_w.data(), partial_b.data(), q);
+                                                   partial.w.data(), partial.b.data(), q);
   }
-  for (int64_t c = 0; c < p.channels; ++c) {
-    attention_fusion_param_reduce_element<T, Acc>(p, partial_w.data(), partial_b.data(),
-                                                  grad_weight, grad_bias, c);
-  }
+  partial.reduce(p, grad_weight, grad_bias);
   return Status::kOk;
 }
 

@@ -20,45 +20,12 @@
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
-#if defined(CELLRT_WITH_OPENMP)
-#include <omp.h>
-#endif
 
+#include "cellrt/kernels/common/parallel.h"
 #include "cellrt/kernels/label/label_element.h"
 
 namespace cellrt {
 namespace {
-
-int max_threads() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
-int thread_id() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
-int team_size() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_num_threads();
-#else
-  return 1;
-#endif
-}
-
-// Threads are used only from this many pixels on. These passes stream memory at a few GB/s per
-// core (2048x2048 labels in ~1.5 ms on one core), so a second thread saves under a millisecond
-// below this size, while each fork/join waits for every worker to be scheduled: on busy cores
-// (e.g. post-processing overlapped with the network's inference) that wait was measured at
-// 10-30 ms per call. Above it the work per thread dwarfs that risk.
-constexpr int64_t kParallelMinPixels = int64_t{1} << 23;
 
 // Below this many rows per strip the fork/join and boundary merge cost more than they save.
 constexpr int64_t kMinStripRows = 64;

@@ -16,26 +16,12 @@
 #if defined(__AVX2__)
 #include <immintrin.h>
 #endif
-#if defined(CELLRT_WITH_OPENMP)
-#include <omp.h>
-#endif
 
+#include "cellrt/kernels/common/parallel.h"
 #include "cellrt/kernels/regionprops/regionprops_element.h"
 
 namespace cellrt {
 namespace {
-
-// Threads only from this many pixels on: below it one core streams the image in a few ms and a
-// fork/join risks waiting 10-30 ms for a descheduled worker on busy cores (see label_cpu.cpp).
-constexpr int64_t kParallelMinPixels = int64_t{1} << 23;
-
-int max_threads() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
 
 // First index in [x, w) whose label differs from v (w if none).
 template <typename L>
@@ -106,8 +92,8 @@ void accumulate_rows(const RegionpropsParams& p, const L* labels, const T* inten
       int32_t* b = a.bbox + 4 * l;
       b[0] = std::min(b[0], static_cast<int32_t>(y));
       b[1] = std::min(b[1], static_cast<int32_t>(x));
-      b[2] = std::min(b[2], static_cast<int32_t>(-(y + 1)));
-      b[3] = std::min(b[3], static_cast<int32_t>(-x1));
+      b[2] = std::max(b[2], static_cast<int32_t>(y + 1));
+      b[3] = std::max(b[3], static_cast<int32_t>(x1));
       if (nc > 0) {
         const T* px = intensity + (y * w + x) * nc;
         double* s = a.sum_intensity + l * nc;
@@ -133,9 +119,12 @@ void merge_label(const RegionpropsParams& p, const RegionpropsAccum& dst,
   dst.count[l] += src.count[l];
   dst.sum_y[l] += src.sum_y[l];
   dst.sum_x[l] += src.sum_x[l];
-  for (int k = 0; k < 4; ++k) {
-    dst.bbox[4 * l + k] = std::min(dst.bbox[4 * l + k], src.bbox[4 * l + k]);
-  }
+  int32_t* b = dst.bbox + 4 * l;
+  const int32_t* s = src.bbox + 4 * l;
+  b[0] = std::min(b[0], s[0]);
+  b[1] = std::min(b[1], s[1]);
+  b[2] = std::max(b[2], s[2]);
+  b[3] = std::max(b[3], s[3]);
   for (int64_t c = 0; c < p.channels; ++c) {
     dst.sum_intensity[l * p.channels + c] += src.sum_intensity[l * p.channels + c];
   }
@@ -173,8 +162,8 @@ Status regionprops_accumulate_cpu(const RegionpropsParams& p, const L* labels, c
 #if defined(CELLRT_WITH_OPENMP)
 #pragma omp parallel num_threads(static_cast<int>(threads))
   {
-    const int64_t tid = omp_get_thread_num();
-    const int64_t nth = omp_get_num_threads();
+    const int64_t tid = thread_id();
+    const int64_t nth = team_size();
     RegionpropsAccum a = acc;
     if (tid > 0) {
       a = parts[tid - 1] = buffers[tid - 1].allocate(p);

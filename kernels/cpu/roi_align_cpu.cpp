@@ -16,32 +16,13 @@
 #include <new>
 #include <vector>
 
-#if defined(CELLRT_WITH_OPENMP)
-#include <omp.h>
-#endif
-
 #include "cellrt/kernels/common/index.h"
+#include "cellrt/kernels/common/parallel.h"
 #include "cellrt/kernels/roi_align/roi_align.h"
 #include "cellrt/kernels/roi_align/roi_align_element.h"
 
 namespace cellrt {
 namespace {
-
-int max_threads() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
-}
-
-int thread_id() {
-#if defined(CELLRT_WITH_OPENMP)
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
 
 bool valid_sizes(const RoiAlignParams& p) {
   return p.batch >= 0 && p.channels >= 0 && p.height >= 0 && p.width >= 0 && p.num_rois >= 0 &&
@@ -455,6 +436,27 @@ Status backward_nchw(const RoiAlignParams& p, const std::vector<RoiAlignLevel>& 
 
 bool valid_fpn(const RoiAlignFpnParams& fpn) { return fpn.num_levels >= 1; }
 
+bool valid_multilevel(const RoiAlignParams& p, const RoiAlignFpnParams& fpn,
+                      const RoiAlignLevel* levels) {
+  if (!valid_sizes(p) || !valid_fpn(fpn)) return false;
+  for (int64_t l = 0; l < fpn.num_levels; ++l) {
+    if (levels[l].height < 1 || levels[l].width < 1) return false;
+  }
+  return true;
+}
+
+// The FPN level of every RoI, for the multi-level drivers.
+template <typename T>
+Status fpn_roi_levels(const RoiAlignParams& p, const RoiAlignFpnParams& fpn, const T* rois,
+                      std::vector<int64_t>& roi_level) {
+  try {
+    roi_level.resize(static_cast<size_t>(p.num_rois));
+  } catch (const std::bad_alloc&) {
+    return Status::kOutOfMemory;
+  }
+  return roi_align_fpn_levels_cpu(fpn, p.num_rois, rois, roi_level.data());
+}
+
 }  // namespace
 
 int64_t roi_align_cpu_workspace_size(const RoiAlignParams& p, bool channels_last) {
@@ -510,18 +512,11 @@ template <typename T>
 Status multilevel_roi_align_forward_cpu(const RoiAlignParams& p, const RoiAlignFpnParams& fpn,
                                         const RoiAlignLevel* levels, const T* const* features,
                                         const T* rois, T* output, T* workspace) {
-  if (!valid_sizes(p) || !valid_fpn(fpn)) return Status::kInvalidArgument;
-  for (int64_t l = 0; l < fpn.num_levels; ++l) {
-    if (levels[l].height < 1 || levels[l].width < 1) return Status::kInvalidArgument;
-  }
+  if (!valid_multilevel(p, fpn, levels)) return Status::kInvalidArgument;
   if (p.num_rois == 0 || p.channels == 0) return Status::kOk;
   std::vector<int64_t> roi_level;
-  try {
-    roi_level.resize(static_cast<size_t>(p.num_rois));
-  } catch (const std::bad_alloc&) {
-    return Status::kOutOfMemory;
-  }
-  roi_align_fpn_levels_cpu(fpn, p.num_rois, rois, roi_level.data());
+  const Status s = fpn_roi_levels(p, fpn, rois, roi_level);
+  if (s != Status::kOk) return s;
   return forward_nchw(p, std::vector<RoiAlignLevel>(levels, levels + fpn.num_levels), features,
                       rois, roi_level.data(), output, workspace);
 }
@@ -530,10 +525,7 @@ template <typename T>
 Status multilevel_roi_align_backward_cpu(const RoiAlignParams& p, const RoiAlignFpnParams& fpn,
                                          const RoiAlignLevel* levels, const T* grad_output,
                                          const T* rois, T* const* grad_features, T* workspace) {
-  if (!valid_sizes(p) || !valid_fpn(fpn)) return Status::kInvalidArgument;
-  for (int64_t l = 0; l < fpn.num_levels; ++l) {
-    if (levels[l].height < 1 || levels[l].width < 1) return Status::kInvalidArgument;
-  }
+  if (!valid_multilevel(p, fpn, levels)) return Status::kInvalidArgument;
   if (p.num_rois == 0 || p.channels == 0 || p.batch == 0) {
     for (int64_t l = 0; l < fpn.num_levels; ++l) {
       fill_parallel(grad_features[l], p.batch * p.channels * levels[l].height * levels[l].width,
@@ -542,12 +534,8 @@ Status multilevel_roi_align_backward_cpu(const RoiAlignParams& p, const RoiAlign
     return Status::kOk;
   }
   std::vector<int64_t> roi_level;
-  try {
-    roi_level.resize(static_cast<size_t>(p.num_rois));
-  } catch (const std::bad_alloc&) {
-    return Status::kOutOfMemory;
-  }
-  roi_align_fpn_levels_cpu(fpn, p.num_rois, rois, roi_level.data());
+  const Status s = fpn_roi_levels(p, fpn, rois, roi_level);
+  if (s != Status::kOk) return s;
   return backward_nchw(p, std::vector<RoiAlignLevel>(levels, levels + fpn.num_levels),
                        grad_output, rois, roi_level.data(), grad_features, workspace);
 }

@@ -45,10 +45,7 @@
 #include <sys/mman.h>
 #endif
 
-#if defined(CELLRT_WITH_OPENMP)
-#include <omp.h>
-#endif
-
+#include "cellrt/kernels/common/parallel.h"
 #include "cellrt/kernels/watershed/watershed.h"
 #include "cellrt/kernels/watershed/watershed_element.h"
 
@@ -87,14 +84,6 @@ Workspace<U> alloc_workspace(int64_t n) {
   madvise(ptr, bytes, MADV_HUGEPAGE);  // a hint: failure only costs speed
 #endif
   return Workspace<U>(static_cast<U*>(ptr));
-}
-
-int max_threads() {
-#if defined(CELLRT_WITH_OPENMP)
-  return std::max(1, omp_get_max_threads());  // follows cellrt's set_num_threads
-#else
-  return 1;
-#endif
 }
 
 // Calls fn(i, thread) for every i in [0, n), handing out one index at a time to up to

@@ -3,6 +3,7 @@
 // nms_mask_word in nms_element.h, which the CPU emulation test runs in shuffled order.
 #include <cuda_runtime.h>
 
+#include "cellrt/kernels/common/cuda_status.h"
 #include "cellrt/kernels/nms/nms.h"
 
 namespace cellrt {
@@ -47,7 +48,7 @@ Status nms_mask_cuda(const NmsParams& p, const T* sorted_boxes, const int64_t* s
   const NmsMaskLaunch c = nms_mask_launch_config(p.n);
   nms_mask_kernel<T><<<static_cast<unsigned>(c.blocks), static_cast<unsigned>(c.threads), 0,
                        stream>>>(p, c.tiles, sorted_boxes, sorted_idxs, mask);
-  return cudaGetLastError() == cudaSuccess ? Status::kOk : Status::kCudaError;
+  return launch_status();
 }
 
 template Status nms_mask_cuda<float>(const NmsParams&, const float*, const int64_t*, uint64_t*,

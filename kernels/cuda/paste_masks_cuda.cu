@@ -4,7 +4,7 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
-#include "cellrt/kernels/common/index.h"
+#include "cellrt/kernels/common/cuda_grid.h"
 #include "cellrt/kernels/paste_masks/paste_masks.h"
 #include "cellrt/kernels/paste_masks/paste_masks_element.h"
 
@@ -12,28 +12,18 @@ namespace cellrt {
 
 namespace {
 
-constexpr int kThreads = 256;
 // Blocks per roi: a typical nucleus window (<= 50 x 50 px) fits in them; larger windows loop.
 constexpr unsigned kBlocksPerRoi = 8;
 constexpr int64_t kMaxGridY = 65535;
-
-Status to_status(cudaError_t e) { return e == cudaSuccess ? Status::kOk : Status::kCudaError; }
 
 template <typename T>
 __global__ void paste_keys_kernel(PasteMasksParams p, const T* masks, const float* boxes,
                                   const float* scores, paste_key_t* keys) {
   for (int64_t roi = blockIdx.y; roi < p.rois; roi += gridDim.y) {
     const PasteRoi<float> g = paste_roi<float>(p, boxes, scores, roi);
-    for (int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; k < g.count();
-         k += static_cast<int64_t>(blockDim.x) * gridDim.x)
+    for (int64_t k = grid_index(); k < g.count(); k += grid_stride())
       paste_masks_key_element<T, float>(p, masks, g, roi, k, keys);
   }
-}
-
-__global__ void decode_kernel(int64_t n, const paste_key_t* keys, int32_t* labels) {
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
-       i += static_cast<int64_t>(blockDim.x) * gridDim.x)
-    paste_masks_decode_element(keys, labels, i);
 }
 
 }  // namespace
@@ -44,16 +34,15 @@ Status paste_masks_cuda(const PasteMasksParams& p, const T* masks, const float* 
                         cudaStream_t stream) {
   const int64_t pixels = p.image_h * p.image_w;
   if (pixels == 0) return Status::kOk;
-  cudaError_t e = cudaMemsetAsync(keys, 0, static_cast<size_t>(pixels) * sizeof(paste_key_t),
-                                  stream);
-  if (e != cudaSuccess) return Status::kCudaError;
+  Status s = to_status(
+      cudaMemsetAsync(keys, 0, static_cast<size_t>(pixels) * sizeof(paste_key_t), stream));
+  if (s != Status::kOk) return s;
   if (p.rois > 0) {
     const dim3 grid(kBlocksPerRoi, static_cast<unsigned>(p.rois < kMaxGridY ? p.rois : kMaxGridY));
-    paste_keys_kernel<T><<<grid, kThreads, 0, stream>>>(p, masks, boxes, scores, keys);
+    paste_keys_kernel<T><<<grid, kBlockThreads, 0, stream>>>(p, masks, boxes, scores, keys);
+    if ((s = launch_status()) != Status::kOk) return s;
   }
-  const auto blocks = static_cast<unsigned>(grid_blocks(pixels, kThreads));
-  decode_kernel<<<blocks, kThreads, 0, stream>>>(pixels, keys, labels);
-  return to_status(cudaGetLastError());
+  return launch_grid_stride<paste_masks_decode_element>(pixels, stream, keys, labels);
 }
 
 #define CELLRT_INSTANTIATE(T)                                                                 \

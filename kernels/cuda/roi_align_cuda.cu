@@ -5,45 +5,27 @@
 
 #include <type_traits>
 
-#include "cellrt/kernels/common/index.h"
+#include "cellrt/kernels/common/cuda_grid.h"
 #include "cellrt/kernels/roi_align/roi_align.h"
 #include "cellrt/kernels/roi_align/roi_align_element.h"
 
 namespace cellrt {
 namespace {
 
-constexpr int kThreads = 256;
-
 template <typename T>
 __global__ void roi_align_forward_kernel(RoiAlignParams p, const T* input,
                                          const roi_align_acc_t<T>* rois, T* output, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
-       i += int64_t{blockDim.x} * gridDim.x) {
+  for (int64_t i = grid_index(); i < n; i += grid_stride()) {
     output[i] = roi_align_forward_element(p, input, rois, i);
-  }
-}
-
-template <typename T>
-__global__ void roi_align_backward_kernel(RoiAlignParams p, const T* grad_output,
-                                          const roi_align_acc_t<T>* rois, T* grad_input,
-                                          int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n;
-       i += int64_t{blockDim.x} * gridDim.x) {
-    roi_align_backward_element(p, grad_output, rois, grad_input, i);
   }
 }
 
 template <typename R>
 __global__ void roi_align_fpn_levels_kernel(RoiAlignFpnParams fpn, const R* rois, int64_t* levels,
                                             int64_t n) {
-  for (int64_t k = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; k < n;
-       k += int64_t{blockDim.x} * gridDim.x) {
+  for (int64_t k = grid_index(); k < n; k += grid_stride()) {
     levels[k] = roi_align_fpn_level(fpn, rois + 5 * k);
   }
-}
-
-Status launch_status() {
-  return cudaGetLastError() == cudaSuccess ? Status::kOk : Status::kCudaError;
 }
 
 bool valid(const RoiAlignParams& p) {
@@ -60,8 +42,8 @@ Status roi_align_forward_cuda(const RoiAlignParams& p, const T* input, const R* 
   if (!valid(p)) return Status::kInvalidArgument;
   const int64_t n = p.num_rois * p.channels * p.pooled_h * p.pooled_w;
   if (n == 0) return Status::kOk;
-  roi_align_forward_kernel<T><<<grid_blocks(n, kThreads), kThreads, 0, stream>>>(p, input, rois,
-                                                                                output, n);
+  roi_align_forward_kernel<T><<<grid_blocks_for(n), kBlockThreads, 0, stream>>>(p, input, rois,
+                                                                               output, n);
   return launch_status();
 }
 
@@ -71,10 +53,8 @@ Status roi_align_backward_cuda(const RoiAlignParams& p, const T* grad_output, co
   static_assert(std::is_same_v<R, roi_align_acc_t<T>>, "rois are of the arithmetic type");
   if (!valid(p)) return Status::kInvalidArgument;
   const int64_t n = p.num_rois * p.channels * p.pooled_h * p.pooled_w;
-  if (n == 0) return Status::kOk;
-  roi_align_backward_kernel<T><<<grid_blocks(n, kThreads), kThreads, 0, stream>>>(
-      p, grad_output, rois, grad_input, n);
-  return launch_status();
+  return launch_grid_stride<roi_align_backward_element<T>>(n, stream, p, grad_output, rois,
+                                                           grad_input);
 }
 
 template <typename R>
@@ -82,7 +62,7 @@ Status roi_align_fpn_levels_cuda(const RoiAlignFpnParams& fpn, int64_t num_rois,
                                  int64_t* levels, cudaStream_t stream) {
   if (fpn.num_levels < 1 || num_rois < 0) return Status::kInvalidArgument;
   if (num_rois == 0) return Status::kOk;
-  roi_align_fpn_levels_kernel<R><<<grid_blocks(num_rois, kThreads), kThreads, 0, stream>>>(
+  roi_align_fpn_levels_kernel<R><<<grid_blocks_for(num_rois), kBlockThreads, 0, stream>>>(
       fpn, rois, levels, num_rois);
   return launch_status();
 }

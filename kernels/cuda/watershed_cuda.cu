@@ -6,55 +6,31 @@
 
 #include <cuda_runtime.h>
 
-#include "cellrt/kernels/common/index.h"
+#include "cellrt/kernels/common/cuda_grid.h"
 #include "cellrt/kernels/watershed/watershed.h"
 #include "cellrt/kernels/watershed/watershed_element.h"
 
 namespace cellrt {
 namespace {
 
-constexpr int kThreads = 256;
 // Relaxation sweeps between two reads of the "changed" flag: extra sweeps after convergence are
 // no-ops, and fewer host round trips pay for them.
 constexpr int kSweepsPerCheck = 8;
 
-#define CELLRT_PIXELS(i, n) \
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < (n); i += int64_t{blockDim.x} * gridDim.x)
-
-__global__ void watershed_init_kernel(WatershedParams p, const uint32_t* levels,
-                                      const int32_t* markers, const uint8_t* mask,
-                                      WatershedState* state) {
-  CELLRT_PIXELS(i, p.height * p.width) watershed_init_element(p, levels, markers, mask, state, i);
-}
-
+// The two iterated steps also raise the "changed" flag, so they are kernels of their own.
 __global__ void watershed_relax_kernel(WatershedParams p, const uint32_t* levels,
                                        const int32_t* markers, const uint8_t* mask,
                                        WatershedState* state, int32_t* changed) {
-  CELLRT_PIXELS(i, p.height * p.width) {
+  for (int64_t i = grid_index(); i < p.height * p.width; i += grid_stride()) {
     if (watershed_relax_element(p, levels, markers, mask, state, i)) *changed = 1;
   }
 }
 
-__global__ void watershed_parent_kernel(WatershedParams p, const int32_t* markers,
-                                        const uint8_t* mask, const WatershedState* state,
-                                        int64_t* parent) {
-  CELLRT_PIXELS(i, p.height * p.width) watershed_parent_element(p, markers, mask, state, parent, i);
-}
-
 __global__ void watershed_jump_kernel(WatershedParams p, int64_t* parent, int32_t* changed) {
-  CELLRT_PIXELS(i, p.height * p.width) {
+  for (int64_t i = grid_index(); i < p.height * p.width; i += grid_stride()) {
     if (watershed_jump_element(parent, i)) *changed = 1;
   }
 }
-
-__global__ void watershed_label_kernel(WatershedParams p, const int32_t* markers,
-                                       const int64_t* parent, int32_t* out) {
-  CELLRT_PIXELS(i, p.height * p.width) watershed_label_element(markers, parent, out, i);
-}
-
-#undef CELLRT_PIXELS
-
-Status to_status(cudaError_t e) { return e == cudaSuccess ? Status::kOk : Status::kCudaError; }
 
 // Reads the device flag (and clears it for the next round). Synchronises the stream.
 Status read_and_clear(int32_t* changed, int32_t* host, cudaStream_t stream) {
@@ -74,26 +50,27 @@ Status watershed_cuda(const WatershedParams& p, const uint32_t* levels, const in
   if ((p.connectivity != 1 && p.connectivity != 2) || n >= int64_t{0xFFFFFFFF}) {
     return Status::kInvalidArgument;  // plateau step counts are 32-bit
   }
-  const int blocks = static_cast<int>(grid_blocks(n, kThreads));
+  const unsigned blocks = grid_blocks_for(n);
   Status s = to_status(cudaMemsetAsync(changed, 0, sizeof(int32_t), stream));
   if (s != Status::kOk) return s;
-  watershed_init_kernel<<<blocks, kThreads, 0, stream>>>(p, levels, markers, mask, state);
+  s = launch_grid_stride<watershed_init_element>(n, stream, p, levels, markers, mask, state);
+  if (s != Status::kOk) return s;
   for (int32_t more = 1; more != 0;) {
     for (int k = 0; k < kSweepsPerCheck; ++k) {
-      watershed_relax_kernel<<<blocks, kThreads, 0, stream>>>(p, levels, markers, mask, state,
-                                                              changed);
+      watershed_relax_kernel<<<blocks, kBlockThreads, 0, stream>>>(p, levels, markers, mask,
+                                                                   state, changed);
     }
-    if ((s = to_status(cudaGetLastError())) != Status::kOk) return s;
+    if ((s = launch_status()) != Status::kOk) return s;
     if ((s = read_and_clear(changed, &more, stream)) != Status::kOk) return s;
   }
-  watershed_parent_kernel<<<blocks, kThreads, 0, stream>>>(p, markers, mask, state, parent);
+  s = launch_grid_stride<watershed_parent_element>(n, stream, p, markers, mask, state, parent);
+  if (s != Status::kOk) return s;
   for (int32_t more = 1; more != 0;) {
-    watershed_jump_kernel<<<blocks, kThreads, 0, stream>>>(p, parent, changed);
-    if ((s = to_status(cudaGetLastError())) != Status::kOk) return s;
+    watershed_jump_kernel<<<blocks, kBlockThreads, 0, stream>>>(p, parent, changed);
+    if ((s = launch_status()) != Status::kOk) return s;
     if ((s = read_and_clear(changed, &more, stream)) != Status::kOk) return s;
   }
-  watershed_label_kernel<<<blocks, kThreads, 0, stream>>>(p, markers, parent, out);
-  return to_status(cudaGetLastError());
+  return launch_grid_stride<watershed_label_element>(n, stream, markers, parent, out);
 }
 
 }  // namespace cellrt

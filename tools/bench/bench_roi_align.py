@@ -49,6 +49,19 @@ def _timed(fn, repeats: int) -> tuple[float, float]:
     return wall, statistics.median(cpu[1:])
 
 
+def _compare(op: str, case: str, peer_name: str, ours, peer, repeats: int, rtol: float,
+             atol: float) -> dict:
+    """One record: both results checked against each other (``match``: allclose within rtol and
+    atol), then both timed (wall and process CPU time)."""
+    ours_out, peer_out = np.asarray(ours()), peer().numpy()
+    diff = float(np.max(np.abs(ours_out - peer_out)))
+    ours_ms, ours_cpu = _timed(ours, repeats)
+    peer_ms, peer_cpu = _timed(peer, repeats)
+    return record(op, case, ours_ms, peer_name, peer_ms, ours_cpu_ms=round(ours_cpu, 1),
+                  peer_cpu_ms=round(peer_cpu, 1), max_abs_diff=diff,
+                  match=bool(np.allclose(ours_out, peer_out, rtol=rtol, atol=atol)))
+
+
 def run(quick: bool = False) -> list[dict]:
     import torch
     import torchvision
@@ -73,17 +86,10 @@ def run(quick: bool = False) -> list[dict]:
         def peer_fwd():
             return torchvision.ops.roi_align(xt, bt, size, scale, ratio, False)
 
-        ours_out, peer_out = ours_fwd(), peer_fwd().numpy()
-        fwd_diff = float(np.max(np.abs(ours_out - peer_out)))
-        ours_ms, ours_cpu = _timed(ours_fwd, repeats)
-        peer_ms, peer_cpu = _timed(peer_fwd, repeats)
-        records.append(
-            record("roi_align", f"forward {case}", ours_ms, "torchvision", peer_ms,
-                   ours_cpu_ms=round(ours_cpu, 1), peer_cpu_ms=round(peer_cpu, 1),
-                   max_abs_diff=fwd_diff, match=bool(np.allclose(ours_out, peer_out, rtol=1e-5, atol=1e-5)))
-        )
+        records.append(_compare("roi_align", f"forward {case}", "torchvision", ours_fwd, peer_fwd,
+                                repeats, rtol=1e-5, atol=1e-5))
 
-        grad = rng.standard_normal(ours_out.shape, dtype=np.float32)
+        grad = rng.standard_normal((k, c, size, size), dtype=np.float32)
         grad_t = torch.from_numpy(grad)
 
         def ours_bwd():
@@ -95,15 +101,8 @@ def run(quick: bool = False) -> list[dict]:
                 grad_t, bt, scale, size, size, n, c, h, w, ratio, False
             )
 
-        ours_grad, peer_grad = ours_bwd(), peer_bwd().numpy()
-        bwd_diff = float(np.max(np.abs(ours_grad - peer_grad)))
-        ours_ms, ours_cpu = _timed(ours_bwd, repeats)
-        peer_ms, peer_cpu = _timed(peer_bwd, repeats)
-        records.append(
-            record("roi_align", f"backward {case}", ours_ms, "torchvision", peer_ms,
-                   ours_cpu_ms=round(ours_cpu, 1), peer_cpu_ms=round(peer_cpu, 1),
-                   max_abs_diff=bwd_diff, match=bool(np.allclose(ours_grad, peer_grad, rtol=1e-4, atol=1e-4)))
-        )
+        records.append(_compare("roi_align", f"backward {case}", "torchvision", ours_bwd,
+                                peer_bwd, repeats, rtol=1e-4, atol=1e-4))
     if not quick:
         records.append(_multilevel_record(rng, repeats))
     return records
@@ -135,12 +134,9 @@ def _multilevel_record(rng: np.random.Generator, repeats: int) -> dict:
     def peer():
         return pooler(maps, per_image, [(image, image)] * n)
 
-    diff = float(np.max(np.abs(ours() - peer().numpy())))
-    ours_ms, ours_cpu = _timed(ours, repeats)
-    peer_ms, peer_cpu = _timed(peer, repeats)
-    return record("multilevel_roi_align", f"forward FPN 4 levels {n}x{c}x128x128.., {k} RoIs, 7x7, sr=2",
-                  ours_ms, "torchvision MultiScaleRoIAlign", peer_ms, ours_cpu_ms=round(ours_cpu, 1),
-                  peer_cpu_ms=round(peer_cpu, 1), max_abs_diff=diff, match=diff <= 1e-5)
+    return _compare("multilevel_roi_align",
+                    f"forward FPN 4 levels {n}x{c}x128x128.., {k} RoIs, 7x7, sr=2",
+                    "torchvision MultiScaleRoIAlign", ours, peer, repeats, rtol=0.0, atol=1e-5)
 
 
 if __name__ == "__main__":

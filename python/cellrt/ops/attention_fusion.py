@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from cellrt import _backend, _core
-from cellrt.ops._arrays import is_cuda_tensor, like, to_numpy
+from cellrt.ops._arrays import (cuda_device, cuda_launch, dtype_name, is_cuda_tensor, like,
+                                to_numpy)
 
 _OP = "attention_fusion"
 _CPU_DTYPES = (np.float32, np.float64)
@@ -120,9 +121,8 @@ def _check_cuda_args(named, features) -> None:
     r, c, h, w = features.shape
     expected = {"grad_out": (r, c, h, w), "mask_logits": (r, 1, h, w), "weight": (c,),
                 "bias": (c,)}
+    cuda_device(_OP, (("features", features), *named))
     for name, x in named:
-        if not is_cuda_tensor(x) or x.device != features.device:
-            raise ValueError(f"{_OP}: {name} must be a CUDA tensor on {features.device}")
         if x.dtype != features.dtype:
             raise TypeError(f"{_OP}: {name} must have the dtype of features ({features.dtype}), "
                             f"got {x.dtype}")
@@ -131,23 +131,16 @@ def _check_cuda_args(named, features) -> None:
                              f"got {tuple(x.shape)}")
 
 
-def _cuda_call_args(features):
-    import torch
-
-    dtype = "float32" if features.dtype == torch.float32 else "float16"
-    return (*features.shape, dtype, torch.cuda.current_stream(features.device).cuda_stream)
-
-
 def _forward_cuda(features, mask_logits, weight, bias):
     import torch
 
     _check_cuda_args((("mask_logits", mask_logits), ("weight", weight), ("bias", bias)), features)
     f, m, w, b = (x.detach().contiguous() for x in (features, mask_logits, weight, bias))
     out = torch.empty_like(f)
-    with torch.cuda.device(f.device):
-        _backend.cuda_module().attention_fusion_forward(
-            f.data_ptr(), m.data_ptr(), w.data_ptr(), b.data_ptr(), out.data_ptr(),
-            *_cuda_call_args(f))
+    with cuda_launch(f.device) as (cuda, stream):
+        cuda.attention_fusion_forward(
+            f.data_ptr(), m.data_ptr(), w.data_ptr(), b.data_ptr(), out.data_ptr(), *f.shape,
+            dtype_name(f), stream)
     return out
 
 
@@ -159,12 +152,11 @@ def _backward_cuda(grad_out, features, mask_logits, weight, bias):
     g, f, m, w, b = (x.detach().contiguous()
                      for x in (grad_out, features, mask_logits, weight, bias))
     grads = [torch.empty_like(x) for x in (f, m, w, b)]
-    cuda = _backend.cuda_module()
     r, c = f.shape[:2]
-    workspace = torch.empty(cuda.attention_fusion_backward_workspace_floats(r, c),
-                            dtype=torch.float32, device=f.device)
-    with torch.cuda.device(f.device):
+    with cuda_launch(f.device) as (cuda, stream):
+        workspace = torch.empty(cuda.attention_fusion_backward_workspace_floats(r, c),
+                                dtype=torch.float32, device=f.device)
         cuda.attention_fusion_backward(
             g.data_ptr(), f.data_ptr(), m.data_ptr(), w.data_ptr(), b.data_ptr(),
-            *(x.data_ptr() for x in grads), workspace.data_ptr(), *_cuda_call_args(f))
+            *(x.data_ptr() for x in grads), workspace.data_ptr(), *f.shape, dtype_name(f), stream)
     return tuple(grads)

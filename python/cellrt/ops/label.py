@@ -48,7 +48,7 @@ import operator
 import numpy as np
 
 from cellrt import _backend, _core
-from cellrt.ops._arrays import is_cuda_tensor, like, to_numpy
+from cellrt.ops._arrays import cuda_launch, is_cuda_tensor, is_int, like, to_numpy
 
 __all__ = ["fill_holes", "label", "relabel_sequential", "remove_small_objects"]
 
@@ -66,7 +66,7 @@ _LABEL_COMPUTE = {
 
 
 def _check_connectivity(op: str, connectivity) -> int:
-    if isinstance(connectivity, bool) or not isinstance(connectivity, (int, np.integer)):
+    if not is_int(connectivity):
         raise TypeError(
             f"{op}: connectivity must be an int (1 or 2), got {type(connectivity).__name__}"
         )
@@ -106,12 +106,6 @@ def _cuda_labels(op: str, labels):
         if hi > np.iinfo(np.int32).max:
             raise ValueError(f"{op}: the CUDA path needs labels < 2**31, got maximum {hi}")
     return labels.to(torch.int32).contiguous()
-
-
-def _stream(t):
-    import torch
-
-    return torch.cuda.current_stream(t.device).cuda_stream
 
 
 def label(binary, connectivity=1, *, backend="auto"):
@@ -161,8 +155,7 @@ def _label_cuda(binary, connectivity: int):
 
     if binary.dim() != 2:
         raise ValueError(f"label: binary must be 2-D, got shape {tuple(binary.shape)}")
-    cuda = _backend.cuda_module()
-    with torch.cuda.device(binary.device):
+    with cuda_launch(binary.device) as (cuda, stream):
         fg = (binary != 0).to(torch.uint8).contiguous()
         h, w = fg.shape
         out = torch.empty((h, w), dtype=torch.int32, device=fg.device)
@@ -171,7 +164,7 @@ def _label_cuda(binary, connectivity: int):
         parent, rank = torch.empty_like(out), torch.empty_like(out)
         temp = torch.empty(cuda.label_workspace_bytes(h * w), dtype=torch.uint8, device=fg.device)
         cuda.label(fg.data_ptr(), h, w, connectivity, parent.data_ptr(), rank.data_ptr(),
-                   temp.data_ptr(), temp.numel(), out.data_ptr(), _stream(fg))
+                   temp.data_ptr(), temp.numel(), out.data_ptr(), stream)
     return out
 
 
@@ -230,7 +223,7 @@ def remove_small_objects(labels, min_size, *, backend="auto"):
         If ``min_size`` is not an integer or ``labels`` is not an integer array.
     """
     op = "remove_small_objects"
-    if isinstance(min_size, bool) or not isinstance(min_size, (int, np.integer)):
+    if not is_int(min_size):
         raise TypeError(f"{op}: min_size must be an int, got {type(min_size).__name__}")
     min_size = operator.index(min_size)
     if min_size < 0:
@@ -247,8 +240,7 @@ def _lut_cuda(op: str, labels, min_size):
     with atomic adds, a lookup table over values, one gather."""
     import torch
 
-    cuda = _backend.cuda_module()
-    with torch.cuda.device(labels.device):
+    with cuda_launch(labels.device) as (cuda, stream):
         lab = _cuda_labels(op, labels)
         if lab.numel() == 0:
             return labels.clone()
@@ -256,7 +248,6 @@ def _lut_cuda(op: str, labels, min_size):
         counts = torch.zeros(bins, dtype=torch.int32, device=lab.device)
         lut = torch.empty(bins, dtype=torch.int32, device=lab.device)
         out = torch.empty_like(lab)
-        stream = _stream(lab)
         cuda.label_histogram(lab.data_ptr(), lab.numel(), counts.data_ptr(), stream)
         if min_size is None:
             rank = torch.cumsum(counts > 0, 0)  # int64 inclusive prefix count of present values
@@ -303,8 +294,7 @@ def _fill_holes_cuda(labels):
     op = "fill_holes"
     if labels.dim() != 2:
         raise ValueError(f"{op}: labels must be 2-D, got shape {tuple(labels.shape)}")
-    cuda = _backend.cuda_module()
-    with torch.cuda.device(labels.device):
+    with cuda_launch(labels.device) as (cuda, stream):
         lab = _cuda_labels(op, labels)
         if lab.numel() == 0:
             return labels.clone()
@@ -314,5 +304,5 @@ def _fill_holes_cuda(labels):
         out = torch.empty_like(lab)
         h, w = lab.shape
         cuda.fill_holes(lab.data_ptr(), h, w, comp.data_ptr(), owner.data_ptr(), out.data_ptr(),
-                        _stream(lab))
+                        stream)
     return out.to(labels.dtype)

@@ -48,23 +48,14 @@ detections where torchvision's CPU kernel is quadratic. The CUDA path is the bit
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from cellrt import _backend, _core
-from cellrt.ops._arrays import is_cuda_tensor, is_torch, like, to_numpy
+from cellrt.ops._arrays import (cuda_device, cuda_launch, dtype_name, is_cuda_tensor, like,
+                                real_number, to_numpy)
 
 _FLOAT_DTYPES = (np.float32, np.float64)
 _INDEX_DTYPES = (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32)
-
-
-def _check_threshold(op: str, iou_threshold) -> float:
-    if isinstance(iou_threshold, bool) or not isinstance(iou_threshold, numbers.Real):
-        raise TypeError(
-            f"{op}: iou_threshold must be a real number, got {type(iou_threshold).__name__}"
-        )
-    return float(iou_threshold)
 
 
 def _check_lengths(op: str, boxes_shape, scores_shape, idxs_shape=None) -> None:
@@ -82,7 +73,7 @@ def _check_lengths(op: str, boxes_shape, scores_shape, idxs_shape=None) -> None:
 
 
 def _run(op: str, boxes, scores, idxs, iou_threshold, backend: str):
-    thr = _check_threshold(op, iou_threshold)
+    thr = real_number(op, "iou_threshold", iou_threshold)
     on_cuda = any(is_cuda_tensor(x) for x in (boxes, scores, idxs) if x is not None)
     if _backend.resolve_backend(op, backend, on_cuda) == "cuda":
         return _run_cuda(op, boxes, scores, idxs, thr)
@@ -101,12 +92,7 @@ def _run_cuda(op: str, boxes, scores, idxs, thr: float):
     """Bitmask NMS on the GPU: torch sort, cellrt mask kernel, host reduction in _core."""
     import torch
 
-    tensors = {"boxes": boxes, "scores": scores, "idxs": idxs}
-    for name, t in tensors.items():
-        if t is not None and not is_cuda_tensor(t):
-            raise ValueError(f"{op}: {name} must be a CUDA tensor like the other inputs")
-        if t is not None and t.device != boxes.device:
-            raise ValueError(f"{op}: {name} is on {t.device}, boxes on {boxes.device}")
+    cuda_device(op, (("boxes", boxes), ("scores", scores), ("idxs", idxs)))
     for name, t, ok in (("boxes", boxes, (torch.float32, torch.float64)),
                         ("scores", scores, (torch.float32, torch.float64))):
         if t.dtype not in ok:
@@ -121,12 +107,11 @@ def _run_cuda(op: str, boxes, scores, idxs, thr: float):
     sorted_boxes = boxes.detach().index_select(0, order).contiguous()
     sorted_idxs = None if idxs is None else idxs.index_select(0, order).to(torch.int64).contiguous()
     mask = torch.empty((_core.nms_mask_words(n),), dtype=torch.int64, device=boxes.device)
-    with torch.cuda.device(boxes.device):
-        _backend.cuda_module().nms_mask(
+    with cuda_launch(boxes.device) as (cuda, stream):
+        cuda.nms_mask(
             sorted_boxes=sorted_boxes.data_ptr(),
             sorted_idxs=0 if sorted_idxs is None else sorted_idxs.data_ptr(),
-            n=n, iou_threshold=thr, dtype=str(boxes.dtype).replace("torch.", ""),
-            mask=mask.data_ptr(), stream=torch.cuda.current_stream(boxes.device).cuda_stream)
+            n=n, iou_threshold=thr, dtype=dtype_name(boxes), mask=mask.data_ptr(), stream=stream)
     keep_pos = _core.nms_reduce_mask(mask.cpu().numpy().view(np.uint64), n)
     return order[torch.from_numpy(keep_pos).to(boxes.device)]
 

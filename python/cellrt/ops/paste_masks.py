@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
 from cellrt import _backend, _core
-from cellrt.ops._arrays import is_cuda_tensor, like, to_numpy
+from cellrt.ops._arrays import (cuda_device, cuda_launch, dtype_name, is_cuda_tensor, is_int,
+                                like, real_number, to_numpy)
 
 _OP = "paste_masks"
 _FLOATS = (np.float16, np.float32, np.float64)
@@ -82,9 +82,7 @@ def paste_masks(masks: Any, boxes: Any, scores: Any, image_shape, threshold: flo
     :func:`cellrt.reference.paste_masks_ref.paste_masks_ref`.
     """
     height, width = _image_shape(image_shape)
-    if not isinstance(threshold, numbers.Real) or isinstance(threshold, bool):
-        raise TypeError(f"{_OP}: threshold must be a real number, got {type(threshold).__name__}")
-    threshold = float(threshold)
+    threshold = real_number(_OP, "threshold", threshold)
     if not (0.0 <= threshold <= 1.0):  # also rejects NaN
         raise ValueError(f"{_OP}: threshold must be in [0, 1], got {threshold}")
     if is_cuda_tensor(masks):
@@ -106,8 +104,7 @@ def _image_shape(image_shape) -> tuple[int, int]:
     except TypeError:
         raise TypeError(f"{_OP}: image_shape must be a (H, W) tuple of ints, "
                         f"got {type(image_shape).__name__}") from None
-    if len(dims) != 2 or not all(isinstance(d, numbers.Integral) and not isinstance(d, bool)
-                                 for d in dims):
+    if len(dims) != 2 or not all(is_int(d) for d in dims):
         raise ValueError(f"{_OP}: image_shape must be a (H, W) tuple of ints, got {image_shape!r}")
     if dims[0] < 0 or dims[1] < 0:
         raise ValueError(f"{_OP}: image_shape must be non-negative, got {dims}")
@@ -133,9 +130,8 @@ def _paste_cuda(masks, boxes, scores, height, width, threshold):
         raise ValueError(f"{_OP}: masks must be 3-D or 4-D, got shape {tuple(masks.shape)}")
     m = _squeeze_channel(masks.detach(), masks.shape).contiguous()
     r, mh, mw = m.shape
+    cuda_device(_OP, (("masks", masks), ("boxes", boxes), ("scores", scores)))
     for name, x, shape in (("boxes", boxes, (r, 4)), ("scores", scores, (r,))):
-        if not is_cuda_tensor(x) or x.device != masks.device:
-            raise ValueError(f"{_OP}: {name} must be a CUDA tensor on {masks.device}")
         if not x.dtype.is_floating_point:
             raise TypeError(f"{_OP}: {name} must be a float tensor, got {x.dtype}")
         if tuple(x.shape) != shape:
@@ -144,10 +140,8 @@ def _paste_cuda(masks, boxes, scores, height, width, threshold):
     s = scores.detach().to(torch.float32).contiguous()
     keys = torch.empty(height * width, dtype=torch.int64, device=m.device)
     labels = torch.empty((height, width), dtype=torch.int32, device=m.device)
-    with torch.cuda.device(m.device):
-        _backend.cuda_module().paste_masks(
+    with cuda_launch(m.device) as (cuda, stream):
+        cuda.paste_masks(
             m.data_ptr(), b.data_ptr(), s.data_ptr(), keys.data_ptr(), labels.data_ptr(),
-            r, mh, mw, height, width, threshold,
-            "float32" if m.dtype == torch.float32 else "float16",
-            torch.cuda.current_stream(m.device).cuda_stream)
+            r, mh, mw, height, width, threshold, dtype_name(m), stream)
     return labels

@@ -40,8 +40,8 @@ from __future__ import annotations
 import numpy as np
 
 from cellrt import _backend, _core
-from cellrt.ops._arrays import is_cuda_tensor, is_torch, to_numpy
-from cellrt.ops.label import _cuda_labels, _label_array, _stream
+from cellrt.ops._arrays import cuda_launch, is_cuda_tensor, is_torch, to_numpy
+from cellrt.ops.label import _cuda_labels, _label_array
 
 __all__ = ["regionprops"]
 
@@ -125,9 +125,8 @@ def _regionprops_cuda(labels, intensity, classes):
     op = "regionprops"
     if labels.dim() != 2:
         raise ValueError(f"{op}: labels must be 2-D, got shape {tuple(labels.shape)}")
-    cuda = _backend.cuda_module()
     dev = labels.device
-    with torch.cuda.device(dev):
+    with cuda_launch(dev) as (cuda, stream):
         lab = _cuda_labels(op, labels)
         h, w = lab.shape
         inten = None
@@ -165,7 +164,6 @@ def _regionprops_cuda(labels, intensity, classes):
         acc = (count.data_ptr(), sum_y.data_ptr(), sum_x.data_ptr(), bbox_acc.data_ptr(),
                sum_int.data_ptr(), class_count.data_ptr())
         dims = (h, w, channels, num_classes, bins)
-        stream = _stream(lab)
         cuda.regionprops_init(*dims, *acc, stream)
         if lab.numel():
             cuda.regionprops_accumulate(*dims, lab.data_ptr(),

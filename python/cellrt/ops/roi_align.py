@@ -63,8 +63,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from cellrt import _core
-from cellrt._backend import cuda_module, resolve_backend
-from cellrt.ops._arrays import is_cuda_tensor, is_torch, like, to_numpy
+from cellrt._backend import resolve_backend
+from cellrt.ops._arrays import (cuda_launch, dtype_name, is_cuda_tensor, is_int, is_torch, like,
+                                real_number, to_numpy)
 
 __all__ = [
     "multilevel_roi_align",
@@ -78,12 +79,12 @@ _CPU_DTYPES = (np.float32, np.float64)
 
 def _output_size(op: str, output_size: Any) -> tuple[int, int]:
     """``int`` or ``(oh, ow)`` -> ``(oh, ow)``, each an integer >= 1."""
-    if isinstance(output_size, numbers.Integral) and not isinstance(output_size, bool):
+    if is_int(output_size):
         size = (int(output_size), int(output_size))
     elif (
         isinstance(output_size, (tuple, list))
         and len(output_size) == 2
-        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in output_size)
+        and all(is_int(v) for v in output_size)
     ):
         size = (int(output_size[0]), int(output_size[1]))
     else:
@@ -94,7 +95,7 @@ def _output_size(op: str, output_size: Any) -> tuple[int, int]:
 
 
 def _sampling(op: str, sampling_ratio: Any, aligned: Any) -> tuple[int, bool]:
-    if not isinstance(sampling_ratio, numbers.Integral) or isinstance(sampling_ratio, bool):
+    if not is_int(sampling_ratio):
         raise TypeError(f"{op}: sampling_ratio must be an int, got {sampling_ratio!r}")
     if not isinstance(aligned, (bool, np.bool_)):
         raise TypeError(f"{op}: aligned must be a bool, got {aligned!r}")
@@ -102,11 +103,10 @@ def _sampling(op: str, sampling_ratio: Any, aligned: Any) -> tuple[int, bool]:
 
 
 def _attributes(op: str, spatial_scale: Any, sampling_ratio: Any, aligned: Any) -> tuple:
-    if not isinstance(spatial_scale, numbers.Real) or isinstance(spatial_scale, bool):
-        raise TypeError(f"{op}: spatial_scale must be a real number, got {spatial_scale!r}")
+    spatial_scale = real_number(op, "spatial_scale", spatial_scale)
     if not (math.isfinite(spatial_scale) and spatial_scale > 0):
         raise ValueError(f"{op}: spatial_scale must be finite and > 0, got {spatial_scale}")
-    return (float(spatial_scale), *_sampling(op, sampling_ratio, aligned))
+    return (spatial_scale, *_sampling(op, sampling_ratio, aligned))
 
 
 def _boxes(op: str, boxes: Any, dtype) -> np.ndarray:
@@ -245,7 +245,7 @@ def _shape4(op: str, shape: Any) -> tuple[int, int, int, int]:
     if not (
         isinstance(shape, (tuple, list))
         and len(shape) == 4
-        and all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in shape)
+        and all(is_int(v) for v in shape)
     ):
         raise TypeError(f"{op}: input_shape must be 4 ints (N, C, H, W), got {shape!r}")
     return tuple(int(v) for v in shape)  # type: ignore[return-value]
@@ -256,13 +256,12 @@ def _fpn_attributes(op: str, scales: Any, canonical_size: Any, canonical_level: 
         isinstance(s, numbers.Real) and not isinstance(s, bool) for s in scales
     ):
         raise TypeError(f"{op}: scales must be a list of floats, got {scales!r}")
-    for name, v in (("canonical_size", canonical_size), ("canonical_level", canonical_level)):
-        if not isinstance(v, numbers.Real) or isinstance(v, bool):
-            raise TypeError(f"{op}: {name} must be a real number, got {v!r}")
+    canonical_size = real_number(op, "canonical_size", canonical_size)
+    canonical_level = real_number(op, "canonical_level", canonical_level)
     scales = [float(s) for s in scales]
     # Validates scales (consecutive powers of two) and the canonical attributes; one rule, in C++.
-    k_min = _core.multilevel_roi_align_k_min(scales, float(canonical_size), float(canonical_level))
-    return scales, float(canonical_size), float(canonical_level), k_min
+    k_min = _core.multilevel_roi_align_k_min(scales, canonical_size, canonical_level)
+    return scales, canonical_size, canonical_level, k_min
 
 
 def multilevel_roi_align(
@@ -434,11 +433,10 @@ def _roi_align_cuda(input, boxes, oh, ow, scale, ratio, aligned):
     rois = _cuda_rois(op, boxes, x, n)
     out = torch.empty((rois.shape[0], c, oh, ow), dtype=x.dtype, device=x.device)
     if out.numel():
-        with torch.cuda.device(x.device):
-            cuda_module().roi_align_forward(
+        with cuda_launch(x.device) as (cuda, stream):
+            cuda.roi_align_forward(
                 x.data_ptr(), rois.data_ptr(), out.data_ptr(), n, c, h, w, rois.shape[0], oh, ow,
-                scale, ratio, aligned, str(x.dtype).replace("torch.", ""),
-                torch.cuda.current_stream(x.device).cuda_stream,
+                scale, ratio, aligned, dtype_name(x), stream,
             )
     return out
 
@@ -454,11 +452,10 @@ def _roi_align_backward_cuda(grad_output, boxes, shape, scale, ratio, aligned):
     rois = _cuda_rois(op, boxes, g, n)
     grad = torch.zeros(shape, dtype=g.dtype, device=g.device)
     if g.numel():
-        with torch.cuda.device(g.device):
-            cuda_module().roi_align_backward(
+        with cuda_launch(g.device) as (cuda, stream):
+            cuda.roi_align_backward(
                 g.data_ptr(), rois.data_ptr(), grad.data_ptr(), n, c, h, w, rois.shape[0],
-                g.shape[2], g.shape[3], scale, ratio, aligned, str(g.dtype).replace("torch.", ""),
-                torch.cuda.current_stream(g.device).cuda_stream,
+                g.shape[2], g.shape[3], scale, ratio, aligned, dtype_name(g), stream,
             )
     return grad
 
@@ -471,11 +468,10 @@ def _cuda_levels(boxes, like_tensor, num_levels, size, level, k_min):
     rois = boxes.detach().to(like_tensor.device, _cuda_box_dtype(op, like_tensor.dtype)).contiguous()
     levels = torch.empty(rois.shape[0], dtype=torch.int64, device=rois.device)
     if rois.shape[0]:
-        with torch.cuda.device(rois.device):
-            cuda_module().roi_align_fpn_levels(
+        with cuda_launch(rois.device) as (cuda, stream):
+            cuda.roi_align_fpn_levels(
                 rois.data_ptr(), levels.data_ptr(), rois.shape[0], size, level, k_min, num_levels,
-                str(like_tensor.dtype).replace("torch.", ""),
-                torch.cuda.current_stream(rois.device).cuda_stream,
+                dtype_name(like_tensor), stream,
             )
     return levels
 

@@ -62,7 +62,7 @@ from typing import Any
 import numpy as np
 
 from cellrt import _backend, _core
-from cellrt.ops._arrays import is_cuda_tensor, like, to_numpy
+from cellrt.ops._arrays import cuda_device, cuda_launch, is_cuda_tensor, is_int, like, to_numpy
 
 _OP = "watershed"
 
@@ -92,8 +92,7 @@ def _shape(x: Any) -> tuple:
 
 
 def _check_connectivity(connectivity: Any) -> int:
-    is_int = isinstance(connectivity, (int, np.integer))
-    if isinstance(connectivity, (bool, np.bool_)) or not is_int:
+    if not is_int(connectivity):
         raise TypeError(f"{_OP}: connectivity must be the int 1 or 2, got {connectivity!r}")
     if connectivity not in (1, 2):
         raise ValueError(
@@ -174,9 +173,7 @@ def _watershed_cuda(image, markers, mask, connectivity: int):
     """GPU path (relaxation + pointer jumping, see watershed_element.h): torch CUDA tensors."""
     import torch
 
-    for name, x in (("image", image), ("markers", markers), ("mask", mask)):
-        if x is not None and not is_cuda_tensor(x):
-            raise ValueError(f"{_OP}: backend 'cuda' needs every input on the GPU; {name} is not")
+    cuda_device(_OP, (("image", image), ("markers", markers), ("mask", mask)))
     if image.dim() != 2:
         raise ValueError(f"{_OP}: image must be 2-D, got shape {tuple(image.shape)}")
     shape = tuple(image.shape)
@@ -210,11 +207,13 @@ def _watershed_cuda(image, markers, mask, connectivity: int):
     state = torch.empty(shape, dtype=torch.int64, device=image.device)
     parent = torch.empty(shape, dtype=torch.int64, device=image.device)
     changed = torch.empty(1, dtype=torch.int32, device=image.device)
-    _backend.cuda_module().watershed(
-        levels=levels.contiguous().data_ptr(), markers=mk.data_ptr(),
-        mask=0 if m is None else m.data_ptr(), state=state.data_ptr(), parent=parent.data_ptr(),
-        changed=changed.data_ptr(), out=out.data_ptr(), height=shape[0], width=shape[1],
-        connectivity=connectivity, stream=torch.cuda.current_stream(image.device).cuda_stream)
+    levels = levels.contiguous()
+    with cuda_launch(image.device) as (cuda, stream):
+        cuda.watershed(
+            levels=levels.data_ptr(), markers=mk.data_ptr(), mask=0 if m is None else m.data_ptr(),
+            state=state.data_ptr(), parent=parent.data_ptr(), changed=changed.data_ptr(),
+            out=out.data_ptr(), height=shape[0], width=shape[1], connectivity=connectivity,
+            stream=stream)
     return out
 
 

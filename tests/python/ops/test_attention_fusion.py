@@ -17,6 +17,7 @@ from tools.bench.bench_attention_fusion import make_inputs, torch_attention_fusi
 
 torch = pytest.importorskip("torch")
 import cellrt.torch  # noqa: E402,F401  (registers torch.ops.cellrt.attention_fusion)
+from tests.python.ops._threads import num_threads
 
 
 def random_inputs(r=3, c=5, h=4, w=6, dtype=np.float32, seed=0, logit_scale=4.0):
@@ -70,14 +71,10 @@ def test_cpu_path_equals_gpu_element_decomposition(dtype):
 def test_backward_is_deterministic_across_thread_counts():
     args = make_inputs(32, 16, 14, np.float32, seed=4)
     grad_out = np.random.default_rng(0).normal(size=args[0].shape).astype(np.float32)
-    before = _core.get_num_threads()
-    try:
-        _core.set_num_threads(1)
+    with num_threads(1):
         one = attention_fusion_backward(grad_out, *args)
-        _core.set_num_threads(2)
+    with num_threads(2):
         two = attention_fusion_backward(grad_out, *args)
-    finally:
-        _core.set_num_threads(before)
     for a, b in zip(one, two):
         np.testing.assert_array_equal(a, b)
 

@@ -19,6 +19,7 @@ from cellrt.reference.label_ref import (
     relabel_sequential_ref,
     remove_small_objects_ref,
 )
+from tests.python.ops._threads import num_threads
 
 
 def cell_mask(h, w, n, rng, rmin=3, rmax=12):
@@ -52,10 +53,8 @@ def canonical(labels):
 
 @pytest.fixture
 def two_threads():
-    before = _core.get_num_threads()
-    _core.set_num_threads(2)
-    yield
-    _core.set_num_threads(before)
+    with num_threads(2):
+        yield
 
 
 # ---------------------------------------------------------------------------------------------
@@ -104,14 +103,10 @@ BIG = (4096, 2048)
 @pytest.mark.parametrize("connectivity", [1, 2])
 def test_label_threads_do_not_change_result(connectivity):
     mask = np.random.default_rng(3).random(BIG, dtype=np.float32) < 0.55
-    before = _core.get_num_threads()
-    try:
-        _core.set_num_threads(1)
+    with num_threads(1):
         one = ops.label(mask, connectivity)
-        _core.set_num_threads(2)
+    with num_threads(2):
         two = ops.label(mask, connectivity)
-    finally:
-        _core.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
     sp, n = ndi.label(mask, ndi.generate_binary_structure(2, connectivity))
     assert n == two.max()
@@ -402,15 +397,11 @@ def test_remove_small_objects_errors():
 def test_relabel_sequential_threads_do_not_change_result():
     tile = cell_labels(256, 256, 40, np.random.default_rng(13)) * 7
     lab = np.tile(tile, (BIG[0] // 256, BIG[1] // 256))  # 2**23 pixels: per-thread histograms
-    before = _core.get_num_threads()
-    try:
-        _core.set_num_threads(1)
+    with num_threads(1):
         one = ops.relabel_sequential(lab)
-        _core.set_num_threads(2)
+    with num_threads(2):
         two = ops.relabel_sequential(lab)
         small = ops.remove_small_objects(lab, 200)
-    finally:
-        _core.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
     np.testing.assert_array_equal(two[:256, :256], sk_relabel_sequential(tile)[0])
     area = np.bincount(lab.ravel())
@@ -473,14 +464,10 @@ def test_fill_holes_threads_do_not_change_result():
     tile = ring_labels(256, 256, 20, np.random.default_rng(4))
     reps = (BIG[0] // 256, BIG[1] // 256)
     lab = np.tile(tile, reps)  # 2**23 pixels: two row strips
-    before = _core.get_num_threads()
-    try:
-        _core.set_num_threads(1)
+    with num_threads(1):
         one = ops.fill_holes(lab)
-        _core.set_num_threads(2)
+    with num_threads(2):
         two = ops.fill_holes(lab)
-    finally:
-        _core.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
     # Rings stay inside their tile, so filling the mosaic fills every tile alike.
     np.testing.assert_array_equal(two, np.tile(ops.fill_holes(tile), reps))

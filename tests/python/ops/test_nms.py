@@ -9,6 +9,7 @@ import pytest
 from cellrt import _backend, _core
 from cellrt.ops import batched_nms, nms
 from cellrt.reference.nms_ref import batched_nms_ref, cell_like_boxes, nms_ref
+from tests.python.ops._threads import num_threads
 
 torch = pytest.importorskip("torch")
 tv_ops = pytest.importorskip("torchvision.ops")
@@ -115,14 +116,10 @@ def test_batched_result_independent_of_thread_count():
     rng = np.random.default_rng(5)
     boxes, scores, _ = cell_like_boxes(rng, 6000)
     idxs = rng.integers(0, 8, 6000)
-    before = _core.get_num_threads()
-    try:
-        _core.set_num_threads(1)
+    with num_threads(1):
         one = batched_nms(boxes, scores, idxs, 0.5)
-        _core.set_num_threads(2)
+    with num_threads(2):
         two = batched_nms(boxes, scores, idxs, 0.5)
-    finally:
-        _core.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
 
 

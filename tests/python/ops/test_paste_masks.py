@@ -12,6 +12,7 @@ from cellrt import _core
 from cellrt.ops import paste_masks
 from cellrt.reference.paste_masks_ref import paste_masks_ref
 from tools.bench.bench_paste_masks import make_nuclei, torch_paste_masks
+from tests.python.ops._threads import num_threads
 
 torch = pytest.importorskip("torch")
 
@@ -203,14 +204,10 @@ def test_dtypes_layouts_torch_and_not_mutated():
 
 def test_thread_count_does_not_change_the_result():
     masks, boxes, scores = make_nuclei(num=300, image=256, seed=9)
-    before = _core.get_num_threads()
-    try:
-        _core.set_num_threads(1)
+    with num_threads(1):
         one = paste_masks(masks, boxes, scores, (256, 256))
-        _core.set_num_threads(2)
+    with num_threads(2):
         two = paste_masks(masks, boxes, scores, (256, 256))
-    finally:
-        _core.set_num_threads(before)
     np.testing.assert_array_equal(one, two)
 
 

@@ -11,6 +11,7 @@ import cellrt.ops as ops
 from cellrt import _backend, _core
 from cellrt.reference.regionprops_ref import regionprops_ref
 from tests.tolerances import tol
+from tests.python.ops._threads import num_threads
 
 KEYS = ("label", "area", "bbox", "centroid")
 
@@ -121,14 +122,10 @@ def test_regionprops_threads_do_not_change_result():
     rng = np.random.default_rng(2)
     lab = np.tile(nuclei(512, 256, 40, rng).astype(np.int64), (8, 8))
     inten = rng.integers(0, 4096, lab.shape).astype(np.uint16)
-    before = _core.get_num_threads()
-    try:
-        _core.set_num_threads(1)
+    with num_threads(1):
         one = ops.regionprops(lab, inten)
-        _core.set_num_threads(2)
+    with num_threads(2):
         two = ops.regionprops(lab, inten)
-    finally:
-        _core.set_num_threads(before)
     assert_same(two, one)
 
 

@@ -23,6 +23,7 @@ skimage_segmentation = pytest.importorskip("skimage.segmentation")
 from cellrt import _backend, _core  # noqa: E402
 from cellrt.ops import watershed  # noqa: E402
 from cellrt.reference.watershed_ref import NEIGHBOURS, arrival_states, watershed_ref  # noqa: E402
+from tests.python.ops._threads import num_threads  # noqa: E402
 
 sk_watershed = skimage_segmentation.watershed
 
@@ -459,14 +460,10 @@ def test_torch_in_torch_out():
 def test_threads_do_not_change_labels():
     rng = np.random.default_rng(12)
     image, markers, mask = nuclei_map(rng, (160, 200))
-    before = _core.get_num_threads()
-    try:
-        results = []
-        for n in (1, 2, 3):
-            _core.set_num_threads(n)
+    results = []
+    for n in (1, 2, 3):
+        with num_threads(n):
             results.append(watershed(image, markers, mask))
-    finally:
-        _core.set_num_threads(before)
     assert all(np.array_equal(r, results[0]) for r in results)
 
 

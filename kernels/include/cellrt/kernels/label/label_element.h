@@ -17,22 +17,7 @@
 #include "cellrt/kernels/common/hd.h"
 #include "cellrt/kernels/label/label_params.h"
 
-#if !defined(__CUDA_ARCH__)
-#include <atomic>
-#endif
-
 namespace cellrt {
-
-// Relaxed store. On the device an aligned 32/64-bit store is already indivisible; on the host
-// std::atomic_ref keeps the multi-threaded CPU emulation free of data races.
-template <typename T>
-CELLRT_HD void label_store(T* addr, T val) {
-#if defined(__CUDA_ARCH__)
-  *reinterpret_cast<volatile T*>(addr) = val;
-#else
-  std::atomic_ref<T>(*addr).store(val, std::memory_order_relaxed);
-#endif
-}
 
 // Root of i's tree. Read-only, so it may run while other threads hook roots: parents only ever
 // move to smaller indices of the same set, so any value read is a valid ancestor.
@@ -99,7 +84,7 @@ CELLRT_HD void label_merge_element(const LabelParams& p, const uint8_t* fg, int3
 CELLRT_HD void label_compress_element(int32_t* parent, int64_t i) {
   const int32_t p = atomic_load(&parent[i]);
   if (p < 0 || p == i) return;
-  label_store(&parent[i], label_find_root(parent, p));
+  atomic_store(&parent[i], label_find_root(parent, p));
 }
 
 // Step 4: flag[i] = 1 where pixel i is a root. An inclusive prefix sum of the flags then holds,

@@ -67,20 +67,6 @@ CELLRT_HD int32_t paste_key_label(paste_key_t key) {
   return static_cast<int32_t>(0xffffffffull - (key & 0xffffffffull)) + 1;
 }
 
-// *addr = max(*addr, key), atomically.
-CELLRT_HD void paste_key_max(paste_key_t* addr, paste_key_t key) {
-#if defined(__CUDA_ARCH__)
-  atomicMax(addr, key);
-#else
-  paste_key_t old = atomic_load(addr);
-  while (old < key) {
-    const paste_key_t seen = atomic_cas(addr, old, key);
-    if (seen == old) break;
-    old = seen;
-  }
-#endif
-}
-
 // Where one roi is evaluated and how it maps to its mask. The window [x_lo, x_hi) x [y_lo, y_hi)
 // is clipped to the image and empty for rois that paste nothing.
 template <typename A>
@@ -188,7 +174,7 @@ CELLRT_HD void paste_masks_key_element(const PasteMasksParams& p, const T* masks
   const int64_t px = g.x_lo + k % g.width();
   const int64_t py = g.y_lo + k / g.width();
   if (paste_pixel_hit<T, A>(p, masks, g, roi, px, py)) {
-    paste_key_max(keys + py * p.image_w + px, g.key);
+    atomic_max(keys + py * p.image_w + px, g.key);
   }
 }
 

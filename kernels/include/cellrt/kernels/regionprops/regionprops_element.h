@@ -17,7 +17,10 @@ CELLRT_HD void regionprops_init_element(const RegionpropsParams& p, const Region
   a.count[l] = 0;
   a.sum_y[l] = 0;
   a.sum_x[l] = 0;
-  for (int k = 0; k < 4; ++k) a.bbox[4 * l + k] = kRegionpropsNoPixel;
+  a.bbox[4 * l + 0] = kRegionpropsNoPixel;
+  a.bbox[4 * l + 1] = kRegionpropsNoPixel;
+  a.bbox[4 * l + 2] = 0;  // below every end row / column (>= 1)
+  a.bbox[4 * l + 3] = 0;
   for (int64_t c = 0; c < p.channels; ++c) a.sum_intensity[l * p.channels + c] = 0.0;
   for (int64_t k = 0; k < p.num_classes; ++k) a.class_count[l * p.num_classes + k] = 0;
 }
@@ -37,8 +40,8 @@ CELLRT_HD void regionprops_accumulate_element(const RegionpropsParams& p, const 
   atomic_add(&a.sum_x[l], static_cast<rp_u64>(x));
   atomic_min(&a.bbox[4 * l + 0], static_cast<int32_t>(y));
   atomic_min(&a.bbox[4 * l + 1], static_cast<int32_t>(x));
-  atomic_min(&a.bbox[4 * l + 2], static_cast<int32_t>(-(y + 1)));
-  atomic_min(&a.bbox[4 * l + 3], static_cast<int32_t>(-(x + 1)));
+  atomic_max(&a.bbox[4 * l + 2], static_cast<int32_t>(y + 1));
+  atomic_max(&a.bbox[4 * l + 3], static_cast<int32_t>(x + 1));
   for (int64_t c = 0; c < p.channels; ++c) {
     const auto v = static_cast<double>(intensity[i * p.channels + c]);
     atomic_add(&a.sum_intensity[l * p.channels + c], v);
@@ -54,10 +57,7 @@ CELLRT_HD void regionprops_finalize_element(const RegionpropsParams& p, const Re
   const rp_u64 n = a.count[l];
   const double area = static_cast<double>(n);
   o.area[j] = static_cast<int64_t>(n);
-  o.bbox[4 * j + 0] = a.bbox[4 * l + 0];
-  o.bbox[4 * j + 1] = a.bbox[4 * l + 1];
-  o.bbox[4 * j + 2] = -static_cast<int64_t>(a.bbox[4 * l + 2]);
-  o.bbox[4 * j + 3] = -static_cast<int64_t>(a.bbox[4 * l + 3]);
+  for (int k = 0; k < 4; ++k) o.bbox[4 * j + k] = a.bbox[4 * l + k];
   o.centroid[2 * j + 0] = static_cast<double>(a.sum_y[l]) / area;
   o.centroid[2 * j + 1] = static_cast<double>(a.sum_x[l]) / area;
   for (int64_t c = 0; c < p.channels; ++c) {

@@ -22,9 +22,7 @@ struct RegionpropsParams {
 static_assert(std::is_trivially_copyable_v<RegionpropsParams>, "passed by value to CUDA kernels");
 
 // Per-label running sums. Integer sums are exact (centroids are sum / count in double); bbox
-// keeps four minima so one atomic_min serves all four sides:
-// bbox[4l + 0] = min y, [1] = min x, [2] = min(-(y + 1)), [3] = min(-(x + 1)),
-// i.e. minus the half-open end row / column.
+// holds the half-open box: bbox[4l + 0] = min y, [1] = min x, [2] = max(y + 1), [3] = max(x + 1).
 struct RegionpropsAccum {
   rp_u64* count = nullptr;          // [num_bins]
   rp_u64* sum_y = nullptr;          // [num_bins]

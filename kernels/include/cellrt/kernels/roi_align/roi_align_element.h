@@ -163,30 +163,47 @@ CELLRT_HD A roi_align_blend(const RoiAlignTaps<A>& t, A v1, A v2, A v3, A v4) {
   return t.w1 * v1 + t.w2 * v2 + t.w3 * v3 + t.w4 * v4;
 }
 
+// Coordinates of element `index` of the (num_rois, channels, pooled_h, pooled_w) output: RoI k,
+// channel c, bin (ph, pw).
+struct RoiAlignBin {
+  int64_t k, c, ph, pw;
+};
+
+CELLRT_HD RoiAlignBin roi_align_bin(const RoiAlignParams& p, int64_t index) {
+  return {index / (p.pooled_w * p.pooled_h * p.channels),
+          (index / (p.pooled_w * p.pooled_h)) % p.channels, (index / p.pooled_w) % p.pooled_h,
+          index % p.pooled_w};
+}
+
+// Calls fn(taps) for every bilinear sample of bin (ph, pw) of box b that lies on the map, in
+// row-major sample order: the terms the forward sums and the backward scatters, in one order.
+template <typename A, typename Fn>
+CELLRT_HD void roi_align_for_each_sample(const RoiAlignParams& p, const RoiAlignBox<A>& b,
+                                         int64_t ph, int64_t pw, Fn&& fn) {
+  for (int64_t iy = 0; iy < b.grid_h; ++iy) {
+    const A y = roi_align_sample_coord(b.start_h, b.bin_h, ph, iy, b.grid_h);
+    for (int64_t ix = 0; ix < b.grid_w; ++ix) {
+      const A x = roi_align_sample_coord(b.start_w, b.bin_w, pw, ix, b.grid_w);
+      RoiAlignTaps<A> t;
+      if (roi_align_taps(p.height, p.width, y, x, t)) fn(t);
+    }
+  }
+}
+
 // Output element `index` of the (num_rois, channels, pooled_h, pooled_w) output; input is NCHW,
 // rois is (num_rois, 5).
 template <typename T>
 CELLRT_HD T roi_align_forward_element(const RoiAlignParams& p, const T* input,
                                       const roi_align_acc_t<T>* rois, int64_t index) {
   using A = roi_align_acc_t<T>;
-  const int64_t pw = index % p.pooled_w;
-  const int64_t ph = (index / p.pooled_w) % p.pooled_h;
-  const int64_t c = (index / (p.pooled_w * p.pooled_h)) % p.channels;
-  const int64_t k = index / (p.pooled_w * p.pooled_h * p.channels);
+  const auto [k, c, ph, pw] = roi_align_bin(p, index);
   const RoiAlignBox<A> b = roi_align_box(p, rois + 5 * k);
   const T* plane = input + (b.batch * p.channels + c) * p.height * p.width;
   A sum = A(0);
-  for (int64_t iy = 0; iy < b.grid_h; ++iy) {
-    const A y = roi_align_sample_coord(b.start_h, b.bin_h, ph, iy, b.grid_h);
-    for (int64_t ix = 0; ix < b.grid_w; ++ix) {
-      const A x = roi_align_sample_coord(b.start_w, b.bin_w, pw, ix, b.grid_w);
-      RoiAlignTaps<A> t;
-      if (roi_align_taps(p.height, p.width, y, x, t)) {
-        sum += roi_align_blend(t, static_cast<A>(plane[t.o1]), static_cast<A>(plane[t.o2]),
-                               static_cast<A>(plane[t.o3]), static_cast<A>(plane[t.o4]));
-      }
-    }
-  }
+  roi_align_for_each_sample(p, b, ph, pw, [&](const RoiAlignTaps<A>& t) {
+    sum += roi_align_blend(t, static_cast<A>(plane[t.o1]), static_cast<A>(plane[t.o2]),
+                           static_cast<A>(plane[t.o3]), static_cast<A>(plane[t.o4]));
+  });
   return static_cast<T>(sum / b.count);
 }
 
@@ -198,26 +215,16 @@ CELLRT_HD void roi_align_backward_element(const RoiAlignParams& p, const T* grad
                                           const roi_align_acc_t<T>* rois, T* grad_input,
                                           int64_t index) {
   using A = roi_align_acc_t<T>;
-  const int64_t pw = index % p.pooled_w;
-  const int64_t ph = (index / p.pooled_w) % p.pooled_h;
-  const int64_t c = (index / (p.pooled_w * p.pooled_h)) % p.channels;
-  const int64_t k = index / (p.pooled_w * p.pooled_h * p.channels);
+  const auto [k, c, ph, pw] = roi_align_bin(p, index);
   const RoiAlignBox<A> b = roi_align_box(p, rois + 5 * k);
   const A g = static_cast<A>(grad_output[index]) / b.count;
   T* plane = grad_input + (b.batch * p.channels + c) * p.height * p.width;
-  for (int64_t iy = 0; iy < b.grid_h; ++iy) {
-    const A y = roi_align_sample_coord(b.start_h, b.bin_h, ph, iy, b.grid_h);
-    for (int64_t ix = 0; ix < b.grid_w; ++ix) {
-      const A x = roi_align_sample_coord(b.start_w, b.bin_w, pw, ix, b.grid_w);
-      RoiAlignTaps<A> t;
-      if (roi_align_taps(p.height, p.width, y, x, t)) {
-        atomic_add(plane + t.o1, static_cast<T>(g * t.w1));
-        atomic_add(plane + t.o2, static_cast<T>(g * t.w2));
-        atomic_add(plane + t.o3, static_cast<T>(g * t.w3));
-        atomic_add(plane + t.o4, static_cast<T>(g * t.w4));
-      }
-    }
-  }
+  roi_align_for_each_sample(p, b, ph, pw, [&](const RoiAlignTaps<A>& t) {
+    atomic_add(plane + t.o1, static_cast<T>(g * t.w1));
+    atomic_add(plane + t.o2, static_cast<T>(g * t.w2));
+    atomic_add(plane + t.o3, static_cast<T>(g * t.w3));
+    atomic_add(plane + t.o4, static_cast<T>(g * t.w4));
+  });
 }
 
 // FPN level index (0 .. num_levels - 1) of one RoI row (batch_index, x1, y1, x2, y2), in image
