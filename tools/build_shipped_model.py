@@ -22,6 +22,14 @@ from cellrt.runtime.package import ZOO
 from cellrt.train.tune import tune
 
 
+def _trained_splits(checkpoint: str) -> list[str]:
+    import torch
+
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    # Checkpoints from before the splits were recorded were all trained on "train".
+    return list(ckpt.get("train_config", {}).get("splits") or ["train"])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--checkpoint", required=True)
@@ -37,7 +45,7 @@ def main(argv=None) -> int:
     out = ZOO / f"{args.name}.cellrt"
     tmp = Path(f"/tmp/{args.name}.untuned.cellrt")
     card = {"description": args.description, "data": str(Path(args.data).name),
-            "data_licence": args.licence, "trained_on_splits": ["train"],
+            "data_licence": args.licence, "trained_on_splits": _trained_splits(args.checkpoint),
             "postprocess_tuned_on": "val", "train_command": args.train_command}
     common = dict(name=args.name, class_names=args.class_names, object_halo=args.object_halo)
     package_from_checkpoint(args.checkpoint, tmp, postprocess=PostprocessParams().to_dict(),

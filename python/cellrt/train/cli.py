@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--val-every", type=int, default=5)
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--init", default="", help="start from this checkpoint's weights (fine-tune)")
     p.set_defaults(func=run)
 
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
                               num_classes=args.num_classes)
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, crop=args.crop,
                       steps_per_epoch=args.steps_per_epoch, lr=args.lr, seed=args.seed,
-                      threads=args.threads)
+                      threads=args.threads, splits=list(args.splits), init=args.init)
     validate = None
     if args.val_split:
         validate = make_validator(load_samples(args.data, [args.val_split], args.channels))

@@ -30,6 +30,8 @@ class TrainConfig:
     warmup_steps: int = 100
     seed: int = 0
     threads: int = 2
+    splits: list = field(default_factory=lambda: ["train"])  # recorded in the model card
+    init: str = ""  # checkpoint whose weights start a new run (fine-tuning); "" for random
     loss_weights: dict = field(default_factory=lambda: {"fg": 1.0, "dist": 1.0, "type": 0.5})
 
 
@@ -84,6 +86,25 @@ class Progress:
             self.log.write(text + "\n")
 
 
+@dataclass
+class _Run:
+    """Everything one training run carries from epoch to epoch."""
+
+    model: RepSNet
+    opt: torch.optim.Optimizer
+    model_cfg: RepSNetConfig
+    cfg: TrainConfig
+    samples: list[Sample]
+    steps: int
+    history: list
+    out: Path
+    progress: Progress
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps * self.cfg.epochs
+
+
 def train(model_cfg: RepSNetConfig, train_samples: list[Sample], out_dir: str | Path,
           cfg: TrainConfig, resume: bool = False,
           validate: Callable[[RepSNet], dict] | None = None, val_every: int = 5) -> Path:
@@ -96,7 +117,6 @@ def train(model_cfg: RepSNetConfig, train_samples: list[Sample], out_dir: str | 
     model = RepSNet(model_cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.steps_per_epoch or max(1, math.ceil(len(train_samples) / cfg.batch_size))
-    total = steps * cfg.epochs
     start_epoch, history = 0, []
     ckpt_path = out / "last.pt"
     if resume:
@@ -106,19 +126,33 @@ def train(model_cfg: RepSNetConfig, train_samples: list[Sample], out_dir: str | 
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         start_epoch, history = ckpt["epoch"], ckpt["history"]
-    progress = Progress(out / "train.log")
+    elif cfg.init:
+        _load_init_weights(model, cfg.init)
+    run = _Run(model, opt, model_cfg, cfg, train_samples, steps, history, out,
+               Progress(out / "train.log"))
     try:
-        _epochs(model, opt, model_cfg, train_samples, cfg, history, start_epoch, steps, total,
-                progress, out, ckpt_path, validate, val_every)
+        _epochs(run, start_epoch, validate, val_every)
     finally:
-        progress.close()
+        run.progress.close()
     return ckpt_path
 
 
-def _epochs(model, opt, model_cfg, train_samples, cfg, history, start_epoch, steps, total,
-            progress, out, ckpt_path, validate, val_every) -> None:
-    progress.line(f"train: {len(train_samples)} images, {cfg.epochs} epochs x {steps} steps, "
-                  f"batch {cfg.batch_size}, crop {cfg.crop}, start epoch {start_epoch}", final=True)
+def _load_init_weights(model: RepSNet, path: str) -> None:
+    if not Path(path).is_file():
+        raise ValueError(f"train: --init checkpoint {path} does not exist")
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0]
+        raise ValueError(f"train: --init {path} does not fit this model: {first}") from None
+
+
+def _epochs(run: _Run, start_epoch: int, validate, val_every: int) -> None:
+    cfg, model, opt, steps = run.cfg, run.model, run.opt, run.steps
+    run.progress.line(f"train: {len(run.samples)} images, {cfg.epochs} epochs x {steps} steps, "
+                      f"batch {cfg.batch_size}, crop {cfg.crop}, start epoch {start_epoch}",
+                      final=True)
     for epoch in range(start_epoch, cfg.epochs):
         # A per-epoch generator seeded from (seed, epoch) makes a resumed run identical.
         rng = np.random.default_rng([cfg.seed, epoch])
@@ -127,28 +161,28 @@ def _epochs(model, opt, model_cfg, train_samples, cfg, history, start_epoch, ste
         for s in range(steps):
             step = epoch * steps + s
             for group in opt.param_groups:
-                group["lr"] = _lr_at(step, total, cfg)
-            idx = rng.integers(0, len(train_samples), cfg.batch_size)
-            img, fg, dist, cls = _batch(train_samples, idx, cfg.crop, rng)
-            terms = losses(model(img), fg, dist, cls, model_cfg.dist_scale)
+                group["lr"] = _lr_at(step, run.total_steps, cfg)
+            idx = rng.integers(0, len(run.samples), cfg.batch_size)
+            img, fg, dist, cls = _batch(run.samples, idx, cfg.crop, rng)
+            terms = losses(model(img), fg, dist, cls, run.model_cfg.dist_scale)
             loss = sum(cfg.loss_weights[k] * v for k, v in terms.items())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             for k, v in terms.items():
                 sums[k] = sums.get(k, 0.0) + float(v.detach())
-            progress.line(f"epoch {epoch + 1}/{cfg.epochs} step {s + 1}/{steps} "
-                          f"loss {float(loss.detach()):.4f} lr {opt.param_groups[0]['lr']:.2e}")
+            run.progress.line(f"epoch {epoch + 1}/{cfg.epochs} step {s + 1}/{steps} "
+                              f"loss {float(loss.detach()):.4f} lr {opt.param_groups[0]['lr']:.2e}")
         record = {"epoch": epoch + 1, "seconds": round(time.perf_counter() - t0, 1),
                   **{k: round(v / steps, 5) for k, v in sums.items()}}
         if validate is not None and ((epoch + 1) % val_every == 0 or epoch + 1 == cfg.epochs):
             model.eval()
             with torch.no_grad():
                 record["val"] = validate(model)
-        history.append(record)
-        progress.line("epoch " + json.dumps(record), final=True)
-        tmp = out / "last.pt.tmp"
+        run.history.append(record)
+        run.progress.line("epoch " + json.dumps(record), final=True)
+        tmp = run.out / "last.pt.tmp"
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "epoch": epoch + 1, "history": history, "model_config": model_cfg.to_dict(),
-                    "train_config": asdict(cfg)}, tmp)
-        tmp.replace(ckpt_path)  # atomic: a kill mid-save never leaves a broken checkpoint
+                    "epoch": epoch + 1, "history": run.history,
+                    "model_config": run.model_cfg.to_dict(), "train_config": asdict(cfg)}, tmp)
+        tmp.replace(run.out / "last.pt")  # atomic: a kill mid-save never leaves a broken checkpoint

@@ -28,12 +28,12 @@ def tiny_dataset(tmp_path):
     return d
 
 
-def _train(data, out, epochs, resume=False):
+def _train(data, out, epochs, resume=False, extra=()):
     from cellrt.cli import main
 
     args = ["train", "--data", str(data), "--out", str(out), "--epochs", str(epochs),
             "--steps-per-epoch", "2", "--batch-size", "2", "--crop", "64", "--widths", "8", "16",
-            "--val-every", "1", "--threads", "1"]
+            "--val-every", "1", "--threads", "1", *extra]
     return main(args + (["--resume"] if resume else []))
 
 
@@ -48,6 +48,24 @@ def test_train_checkpoint_and_resume(tiny_dataset, tmp_path):
     assert ckpt2["history"][0] == ckpt["history"][0]
     log = (out / "train.log").read_text()
     assert "start epoch 1" in log
+
+
+def test_train_init_starts_from_weights_and_records_splits(tiny_dataset, tmp_path, capsys):
+    first = tmp_path / "a"
+    assert _train(tiny_dataset, first, 1) == 0
+    start = torch.load(first / "last.pt", weights_only=False)["model"]
+    second = tmp_path / "b"
+    # One epoch at a learning rate of zero leaves the initial weights untouched.
+    assert _train(tiny_dataset, second, 1, extra=["--init", str(first / "last.pt"), "--lr", "0",
+                                                  "--splits", "train", "val"]) == 0
+    ckpt = torch.load(second / "last.pt", weights_only=False)
+    for k, v in start.items():
+        if v.is_floating_point() and "running" not in k:
+            assert torch.equal(ckpt["model"][k], v), k
+    assert ckpt["train_config"]["splits"] == ["train", "val"]
+    assert ckpt["train_config"]["init"] == str(first / "last.pt")
+    rc = _train(tiny_dataset, tmp_path / "c", 1, extra=["--init", str(tmp_path / "nope.pt")])
+    assert rc == 2 and "nope.pt does not exist" in capsys.readouterr().err
 
 
 def test_train_refuses_test_split(tiny_dataset, tmp_path, capsys):
