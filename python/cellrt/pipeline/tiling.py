@@ -82,3 +82,19 @@ class TilePlan:
 
     def __len__(self) -> int:
         return len(self._starts(self.height)) * len(self._starts(self.width))
+
+    def net_shape(self, tile: Tile) -> tuple[int, int]:
+        """(H, W) of the network input for `tile`: its net window padded up to `align`."""
+        y0, x0, y1, x1 = tile.net
+        return _round_up(y1 - y0, self.align), _round_up(x1 - x0, self.align)
+
+    def net_shapes(self) -> set[tuple[int, int]]:
+        """Every distinct network input shape of this plan (what an engine profile must cover)."""
+        return {self.net_shape(t) for t in self}
+
+    def max_net_side(self) -> int:
+        """The largest network input side any plan with this tile size can produce: a full core
+        plus halo and context on both sides (the whole image when tile is 0)."""
+        if self.tile == 0:
+            return max(_round_up(self.height, self.align), _round_up(self.width, self.align))
+        return self.tile + 2 * (self.object_halo + self.context)
