@@ -3,6 +3,7 @@ every test gets the NumPy (and, if imported, torch) RNG state restored afterward
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 
@@ -24,6 +25,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_cuda)
         if "slow" in item.keywords and not config.getoption("--runslow"):
             item.add_marker(skip_slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory):
+    """Per-machine caches (auto-backend choices, TensorRT engines) go to a fresh folder: tests
+    measure for themselves and never read or write the user's cache."""
+    old = os.environ.get("CELLRT_CACHE_DIR")
+    os.environ["CELLRT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cellrt-cache"))
+    yield
+    if old is None:
+        os.environ.pop("CELLRT_CACHE_DIR", None)
+    else:
+        os.environ["CELLRT_CACHE_DIR"] = old
 
 
 @pytest.fixture(autouse=True)

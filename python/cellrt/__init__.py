@@ -7,7 +7,7 @@ holds the post-processing kernels; :mod:`cellrt.ops` is their public, documented
 from cellrt._backend import HAS_CUDA, build_info
 from cellrt._version import __version__
 
-__all__ = ["HAS_CUDA", "__version__", "build_info", "ops", "segment"]
+__all__ = ["Engine", "HAS_CUDA", "__version__", "build_info", "ops", "segment"]
 
 
 def __getattr__(name):
@@ -18,4 +18,8 @@ def __getattr__(name):
         return importlib.import_module("cellrt.ops")
     if name == "segment":
         return importlib.import_module("cellrt.pipeline.api").segment
+    if name == "Engine":
+        return importlib.import_module("cellrt.pipeline.engine").Engine
+    if name == "runtime":
+        return importlib.import_module("cellrt.runtime")
     raise AttributeError(f"module 'cellrt' has no attribute {name!r}")

@@ -11,20 +11,28 @@ import sys
 def _cmd_info(args: argparse.Namespace) -> int:
     from cellrt import build_info
 
+    from cellrt.runtime.backends import backend_status
+
     info = build_info()
+    backends = backend_status()
     if args.json:
-        print(json.dumps(info, indent=2))
+        print(json.dumps({**info, "backends": backends}, indent=2))
         return 0
     width = max(len(k) for k in info)
     for key, value in info.items():
         print(f"{key:<{width}}  {value}")
+    print("network backends:")
+    for name, st in backends.items():
+        state = ("usable: " + ", ".join(st["precisions"])) if st["usable"] else \
+            f"not usable: {st['reason']}"
+        print(f"  {name:<12} {state}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cellrt", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    info = sub.add_parser("info", help="build facts: version, compiler, OpenMP, SIMD, CUDA, GPU")
+    info = sub.add_parser("info", help="build facts (version, compiler, OpenMP, SIMD, CUDA, GPU) and usable backends")
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
     info.set_defaults(func=_cmd_info)
     from cellrt.pipeline.cli import add_parsers as add_segment
@@ -35,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_eval(sub)
     add_train(sub)
+    from cellrt.export.cli import add_parser as add_export
+    from cellrt.runtime.bench import add_parser as add_bench
+
+    add_export(sub)
+    add_bench(sub)
     return parser
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from cellrt.models import RepSNet, RepSNetConfig
-from cellrt.runtime.package import write_package
+from cellrt.pipeline.segment import fill_input
+from cellrt.runtime.package import ModelPackage, PackageError, write_package
 
 OPSET = 17
 
@@ -91,3 +93,37 @@ def package_from_checkpoint(ckpt_path: str | Path, out: str | Path, *, name: str
         "card": card,
     }
     return write_package(out, config, export_onnx(net), weights.getvalue())
+
+
+def reexport_package(package: ModelPackage, out: str | Path) -> Path:
+    """Rebuild a package's deploy graph from its training-form weights (same config): what
+    `cellrt export --model NAME` does, e.g. after a change of exporter or opset."""
+    if package.weights is None:
+        raise PackageError(f"model package {package.path}: no weights.pt to export from")
+    state = torch.load(io.BytesIO(package.weights), map_location="cpu", weights_only=False)
+    config = {k: v for k, v in package.config.items() if k != "format_version"}
+    return write_package(out, config, export_onnx(deploy_model(state)), package.weights)
+
+
+def max_abs_difference(package: ModelPackage, images: list) -> float:
+    """Largest |ONNX Runtime - torch eager (training form, un-folded)| over all outputs on
+    `images`: the check that the exported deploy graph is the trained network."""
+    from cellrt.pipeline.segment import prepare
+    from cellrt.runtime.onnx_backend import OnnxRuntimeBackend
+
+    state = torch.load(io.BytesIO(package.weights), map_location="cpu", weights_only=False)
+    net = RepSNet(RepSNetConfig(**state["model_config"]))
+    net.load_state_dict(state["model"])
+    head = DeployHead(net.eval())
+    ort = OnnxRuntimeBackend(package)
+    worst = 0.0
+    for image in images:
+        prep = prepare(image, package.config, tile_size=0)
+        x = np.zeros((1, prep.norm.shape[2], *prep.plan.net_shape(prep.tiles[0])), np.float32)
+        fill_input(x[0], prep, prep.tiles[0])
+        got = ort.run(x)
+        with torch.no_grad():
+            eager = head(torch.from_numpy(x))
+        for name, t in zip(package.config["outputs"], eager):
+            worst = max(worst, float(np.abs(got[name] - t.numpy()).max()))
+    return worst

@@ -1,4 +1,4 @@
-"""`cellrt.segment(array, model=...)`: the one-call Python API over a cached model."""
+"""`cellrt.segment(array, model=...)`: the one-call Python API over a cached cellrt.Engine."""
 
 from __future__ import annotations
 
@@ -7,33 +7,32 @@ from pathlib import Path
 
 import numpy as np
 
-from cellrt.pipeline.segment import SegmentResult, segment_image
-from cellrt.runtime.package import ModelPackage
+from cellrt.pipeline.engine import Engine
+from cellrt.pipeline.segment import SegmentResult
 
 _CACHE: dict = {}
 _LOCK = threading.Lock()
 
 
-def load_model(model: str | Path = "nuclei-fluo", threads: int = 0):
-    """(package, backend) for a shipped model name or a package path; cached per process."""
-    key = (str(model), threads)
+def get_engine(model: str | Path = "nuclei-fluo", backend: str = "auto", threads: int = 0,
+               tile_size: int | None = None) -> Engine:
+    """An Engine for these settings, created once per process and shared (it is thread-safe)."""
+    key = (str(model), backend, threads, tile_size)
     with _LOCK:
         if key not in _CACHE:
-            from cellrt.runtime.onnx_backend import OnnxRuntimeBackend
-
-            pkg = ModelPackage.load(model)
-            _CACHE[key] = (pkg, OnnxRuntimeBackend(pkg, threads=threads))
+            _CACHE[key] = Engine(model, backend=backend, threads=threads, tile_size=tile_size)
         return _CACHE[key]
 
 
 def segment(image: np.ndarray, model: str | Path = "nuclei-fluo", tile_size: int | None = None,
-            threads: int = 0) -> SegmentResult:
+            threads: int = 0, backend: str = "auto") -> SegmentResult:
     """Segment every nucleus of one image.
 
     image: (H, W) gray or (H, W, 3) RGB array, any of uint8/uint16/int/float (finite).
     model: shipped model name ("nuclei-fluo", "nuclei-he") or a .cellrt package path.
     tile_size: core tile side in pixels (None: the model's default; 0: whole image at once).
+    backend: "auto" (fastest accurate backend here, measured once and cached), "onnxruntime",
+    "openvino", "torch" or "tensorrt".
     Returns labels (H, W) int32 numbered 1..N in raster order, and the object table.
     """
-    pkg, backend = load_model(model, threads)
-    return segment_image(image, backend, pkg.config, tile_size=tile_size)
+    return get_engine(model, backend, threads, tile_size).segment(image)

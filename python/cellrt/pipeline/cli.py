@@ -18,10 +18,23 @@ def add_parsers(sub) -> None:
     p.add_argument("--model", default="nuclei-fluo", help="shipped model name or .cellrt file")
     p.add_argument("--tile-size", type=int, default=None, help="tile core side in pixels")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
+    add_backend_argument(p)
     p.set_defaults(func=run_segment)
     d = sub.add_parser("demo", help="segment a shipped example and score it against its label")
     d.add_argument("-o", "--outdir", default="cellrt-demo", help="output folder")
     d.set_defaults(func=run_demo)
+
+
+def add_backend_argument(p, multiple: bool = False) -> None:
+    from cellrt.runtime.backends import NAMES
+
+    choices = ("auto",) + NAMES
+    if multiple:
+        p.add_argument("--backend", nargs="+", default=["auto"], choices=choices,
+                       help="network backends to compare ('auto': fastest accurate one here)")
+    else:
+        p.add_argument("--backend", default="auto", choices=choices,
+                       help="network backend ('auto': fastest accurate one here, measured once)")
 
 
 def collect_inputs(inputs: list[str]) -> tuple[list[Path], list[str]]:
@@ -48,12 +61,13 @@ def _progress(i: int, n: int, name: str) -> None:
 
 def run_segment(args: argparse.Namespace) -> int:
     from cellrt.io.outputs import write_outputs
-    from cellrt.pipeline.api import load_model, segment
+    from cellrt.pipeline.api import get_engine
 
     if args.tile_size is not None and args.tile_size < 0:
         raise ValueError(f"--tile-size must be >= 0, got {args.tile_size}")
     files, errors = collect_inputs(args.inputs)
-    load_model(args.model, args.threads)  # a bad model fails once, before any file
+    # A bad model or backend fails once, before any file.
+    engine = get_engine(args.model, args.backend, args.threads, args.tile_size)
     for e in errors:
         print(f"cellrt segment: error: {e}", file=sys.stderr)
     failed = len(errors)
@@ -61,7 +75,7 @@ def run_segment(args: argparse.Namespace) -> int:
         _progress(i, len(files), f.name)
         try:
             img = read_image(f)
-            res = segment(img, args.model, tile_size=args.tile_size, threads=args.threads)
+            res = engine.segment(img)
             write_outputs(args.outdir, f.stem, img, res)
         except ImageError as exc:
             print(f"cellrt segment: error: {exc}", file=sys.stderr)

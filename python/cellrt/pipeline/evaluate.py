@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("--json", metavar="PATH", help="also write the numbers as JSON")
     p.add_argument("--tile-size", type=int, default=None)
     p.add_argument("--threads", type=int, default=0)
+    from cellrt.pipeline.cli import add_backend_argument
+
+    add_backend_argument(p)
     p.set_defaults(func=run)
 
 
@@ -60,16 +63,18 @@ def _summary(res, class_names: list[str]) -> dict:
     return out
 
 
-def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0) -> dict:
+def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0,
+             backend: str = "auto") -> dict:
     import tifffile
 
     from cellrt.io.images import read_image
     from cellrt.metrics import DatasetMetrics
-    from cellrt.pipeline.api import load_model, segment
+    from cellrt.pipeline.api import get_engine
     from cellrt.train.data import image_path, read_split
 
     root = Path(data)
-    pkg, _ = load_model(model, threads)
+    engine = get_engine(model, backend, threads, tile_size)
+    pkg = engine.package
     typed = "type_prob" in pkg.config.get("outputs", [])
     class_names = pkg.config.get("class_names", [])
     classes = list(range(1, len(class_names) + 1)) if typed else None
@@ -80,7 +85,7 @@ def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0) -> 
     for sid in ids:
         img = read_image(image_path(root, sid))
         truth = tifffile.imread(root / "labels" / f"{sid}.tif")
-        res = segment(img, model, tile_size=tile_size, threads=threads)
+        res = engine.segment(img)
         kw = {}
         if typed:
             lut = np.zeros(res.labels.max(initial=0) + 1, dtype=np.int64)
@@ -94,11 +99,13 @@ def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0) -> 
             groups[k].add(truth, res.labels, **kw)
     seconds = time.perf_counter() - t0
     return {"model": pkg.name, "data": str(root), "split": split, "seconds": round(seconds, 1),
+            "backend": engine.backend.name, "precision": engine.backend.precision,
             "groups": {k: _summary(m.result(), class_names) for k, m in groups.items()}}
 
 
 def print_report(rep: dict) -> None:
-    print(f"model {rep['model']} on {rep['data']} [{rep['split']}] ({rep['seconds']} s)")
+    print(f"model {rep['model']} on {rep['data']} [{rep['split']}] ({rep['seconds']} s, "
+          f"{rep.get('backend')} {rep.get('precision')})")
     cols = ["images", "objects_true", "objects_pred", "ap50", "ap50_mean_per_image", "pq", "dq",
             "sq", "aji", "aji_plus", "dice", "mpq_plus"]
     print(f"{'group':<18}" + "".join(f"{c[:12]:>13}" for c in cols))
@@ -111,7 +118,7 @@ def print_report(rep: dict) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    rep = evaluate(args.model, args.data, args.split, args.tile_size, args.threads)
+    rep = evaluate(args.model, args.data, args.split, args.tile_size, args.threads, args.backend)
     print_report(rep)
     if args.json:
         from cellrt.io.outputs import atomic_write_bytes

@@ -8,6 +8,7 @@ not merely equal up to renumbering.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,28 +26,103 @@ class SegmentResult:
     table: dict  # columns: id, class, score, area, centroid (N,2), bbox (N,4), mean_intensity (N,C)
     class_names: list[str] = field(default_factory=list)
     cut_objects: int = 0  # foreground components larger than the tile halo (kept, but clipped)
+    timings: dict = field(default_factory=dict)  # stage -> seconds spent on this image
 
     @property
     def count(self) -> int:
         return len(self.table["id"])
 
 
-def _pad_to(x: np.ndarray, multiple: int) -> np.ndarray:
-    h, w = x.shape[-2:]
-    return np.pad(x, ((0, 0), (0, (-h) % multiple), (0, (-w) % multiple)))
+STAGES = ("read", "normalise", "network", "postprocess", "stitch")
 
 
-def _tile_maps(backend, norm: np.ndarray, tile: Tile, align: int):
-    """Network on the tile's net window; dense maps cropped to its region."""
+class StageClock:
+    """Adds wall time per stage into a dict: `with clock("network"): ...`."""
+
+    def __init__(self, timings: dict | None = None):
+        self.timings = timings if timings is not None else {}
+
+    def __call__(self, stage: str):
+        return _Lap(self.timings, stage)
+
+
+class _Lap:
+    __slots__ = ("timings", "stage", "t0")
+
+    def __init__(self, timings, stage):
+        self.timings, self.stage = timings, stage
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc):
+        self.timings[self.stage] = self.timings.get(self.stage, 0.0) + time.perf_counter() - self.t0
+
+
+@dataclass
+class Prepared:
+    """One image ready for the network: validated, normalised, planned into tiles."""
+
+    norm: np.ndarray  # (H, W, C) float32, whole-image normalisation
+    raw: np.ndarray  # (H, W, C) original intensities, measured per object
+    plan: TilePlan
+    tiles: list[Tile]
+    config: dict
+    params: PostprocessParams
+    timings: dict = field(default_factory=dict)
+    parts: list = field(default_factory=list)  # per tile: (instance table part, cut count)
+
+
+def prepare(image: np.ndarray, config: dict, tile_size: int | None = None,
+            params: PostprocessParams | None = None, timings: dict | None = None) -> Prepared:
+    clock = StageClock(timings)
+    with clock("normalise"):
+        img = validate_image(np.asarray(image))
+        norm = normalize(img, config["in_channels"])
+    h, w = img.shape[:2]
+    plan = TilePlan.create((h, w), tile_size if tile_size is not None else config.get("tile", 0),
+                           config["object_halo"], config["context"], config["align"])
+    params = params or PostprocessParams.from_dict(config["postprocess"])
+    return Prepared(norm, img.reshape(h, w, -1), plan, list(plan), config, params,
+                    clock.timings, [None] * len(plan))
+
+
+def fill_input(dst: np.ndarray, prep: Prepared, tile: Tile) -> None:
+    """Write the tile's net window, channels first and zero-padded to `align`, into dst (C, h, w):
+    the same padding a whole-image run gets at the image edge, so tiles and whole agree."""
     y0, x0, y1, x1 = tile.net
-    x = _pad_to(np.ascontiguousarray(norm[y0:y1, x0:x1].transpose(2, 0, 1)), align)
-    out = backend.run(x[None])
+    dst[:, : y1 - y0, : x1 - x0] = prep.norm[y0:y1, x0:x1].transpose(2, 0, 1)
+    dst[:, y1 - y0:, :] = 0.0
+    dst[:, : y1 - y0, x1 - x0:] = 0.0
+
+
+def tile_maps(out: dict, i: int, tile: Tile):
+    """Batch item i of the network outputs, cropped to the tile's region."""
+    y0, x0 = tile.net[:2]
     ry0, rx0, ry1, rx1 = tile.region
     win = (slice(ry0 - y0, ry1 - y0), slice(rx0 - x0, rx1 - x0))
-    fg = out["fg_prob"][0, 0][win]
-    dist = out["dist"][0][(slice(None), *win)]
-    tp = out["type_prob"][0][(slice(None), *win)] if "type_prob" in out else None
+    fg = out["fg_prob"][i, 0][win]
+    dist = out["dist"][i][(slice(None), *win)]
+    tp = out["type_prob"][i][(slice(None), *win)] if "type_prob" in out else None
     return fg, dist, tp
+
+
+def postprocess_tile(prep: Prepared, tile: Tile, maps) -> None:
+    """Instances of the tile's region that this tile owns, into prep.parts[tile.index]. Safe to
+    run for different tiles of one image on several threads at once."""
+    t0 = time.perf_counter()
+    fg, dist, tp = maps
+    ry0, rx0, ry1, rx1 = tile.region
+    lab, table = instances_from_maps(fg, dist, tp, prep.params,
+                                     intensity=prep.raw[ry0:ry1, rx0:rx1])
+    keep_ids, cut = _owned_instances(lab, fg > prep.params.fg_threshold, tile,
+                                     prep.norm.shape[:2], prep.params.connectivity)
+    rows = np.isin(np.asarray(table["label"]), keep_ids)
+    part = {k: np.asarray(v)[rows] for k, v in table.items()}
+    part["bbox"] = part["bbox"] + np.array([ry0, rx0, ry0, rx0])
+    part["centroid"] = part["centroid"] + np.array([ry0, rx0], dtype=np.float64)
+    # The time goes with the part (summed in stitch): a shared dict += from threads would race.
+    prep.parts[tile.index] = (lab, keep_ids, part, cut, time.perf_counter() - t0)
 
 
 def _owned_instances(labels: np.ndarray, mask: np.ndarray, tile: Tile, shape, connectivity):
@@ -74,39 +150,44 @@ def _owned_instances(labels: np.ndarray, mask: np.ndarray, tile: Tile, shape, co
     return ids[keep], n_cut
 
 
+def stitch(prep: Prepared) -> SegmentResult:
+    """Global labels from every tile's owned instances, renumbered canonically."""
+    with StageClock(prep.timings)("stitch"):
+        h, w = prep.norm.shape[:2]
+        labels = np.zeros((h, w), dtype=np.int32)
+        parts, next_id, n_cut = [], 1, 0
+        for tile, (lab, keep_ids, part, cut, seconds) in zip(prep.tiles, prep.parts):
+            prep.timings["postprocess"] = prep.timings.get("postprocess", 0.0) + seconds
+            ry0, rx0, ry1, rx1 = tile.region
+            lut = np.zeros(int(lab.max()) + 1, dtype=np.int32)
+            lut[keep_ids] = np.arange(next_id, next_id + len(keep_ids), dtype=np.int32)
+            mapped = lut[lab]
+            sel = mapped > 0
+            labels[ry0:ry1, rx0:rx1][sel] = mapped[sel]
+            part["label"] = lut[part["label"]]
+            parts.append(part)
+            next_id += len(keep_ids)
+            n_cut += cut
+        result = _canonical(labels, parts, prep.config, n_cut)
+    result.timings = prep.timings
+    return result
+
+
 def segment_image(image: np.ndarray, backend, config: dict, tile_size: int | None = None,
                   params: PostprocessParams | None = None) -> SegmentResult:
-    img = validate_image(np.asarray(image))
-    params = params or PostprocessParams.from_dict(config["postprocess"])
-    norm = normalize(img, config["in_channels"])
-    raw = img.reshape(*img.shape[:2], -1)
-    h, w = img.shape[:2]
-    plan = TilePlan.create((h, w), tile_size if tile_size is not None else config.get("tile", 0),
-                           config["object_halo"], config["context"], config["align"])
-    labels = np.zeros((h, w), dtype=np.int32)
-    parts: list[dict] = []
-    next_id, n_cut = 1, 0
-    for tile in plan:
-        fg, dist, tp = _tile_maps(backend, norm, tile, config["align"])
-        ry0, rx0, ry1, rx1 = tile.region
-        lab, table = instances_from_maps(fg, dist, tp, params, intensity=raw[ry0:ry1, rx0:rx1])
-        keep_ids, cut = _owned_instances(lab, fg > params.fg_threshold, tile, (h, w),
-                                         params.connectivity)
-        n_cut += cut
-        lut = np.zeros(int(lab.max()) + 1, dtype=np.int32)
-        lut[keep_ids] = np.arange(next_id, next_id + len(keep_ids), dtype=np.int32)
-        view = labels[ry0:ry1, rx0:rx1]
-        mapped = lut[lab]
-        sel = mapped > 0
-        view[sel] = mapped[sel]
-        rows = np.isin(np.asarray(table["label"]), keep_ids)
-        part = {k: np.asarray(v)[rows] for k, v in table.items()}
-        part["label"] = lut[part["label"]]
-        part["bbox"] = part["bbox"] + np.array([ry0, rx0, ry0, rx0])
-        part["centroid"] = part["centroid"] + np.array([ry0, rx0], dtype=np.float64)
-        parts.append(part)
-        next_id += len(keep_ids)
-    return _canonical(labels, parts, config, n_cut)
+    """One image, one tile at a time (cellrt.Engine batches tiles and reuses buffers)."""
+    prep = prepare(image, config, tile_size, params)
+    for tile in prep.tiles:
+        postprocess_tile(prep, tile, run_tile(backend, prep, tile))
+    return stitch(prep)
+
+
+def run_tile(backend, prep: Prepared, tile: Tile):
+    """The network on one tile (batch of one): its dense maps cropped to the tile's region."""
+    with StageClock(prep.timings)("network"):
+        x = np.empty((1, prep.norm.shape[2], *prep.plan.net_shape(tile)), np.float32)
+        fill_input(x[0], prep, tile)
+        return tile_maps(backend.run(x), 0, tile)
 
 
 def _canonical(labels: np.ndarray, parts: list[dict], config: dict, n_cut: int) -> SegmentResult:

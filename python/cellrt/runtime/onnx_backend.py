@@ -9,6 +9,7 @@ from cellrt.runtime.package import ModelPackage, PackageError
 
 class OnnxRuntimeBackend:
     name = "onnxruntime"
+    precision = "fp32"
 
     def __init__(self, package: ModelPackage, threads: int = 0):
         import onnxruntime as ort

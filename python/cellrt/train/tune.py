@@ -20,14 +20,10 @@ GRID = {
 
 def _maps(backend, config: dict, image: np.ndarray):
     """Whole-image dense maps of one image (the tiled run gives the same maps)."""
-    from cellrt.pipeline.normalize import normalize
-    from cellrt.pipeline.segment import _pad_to
+    from cellrt.pipeline.segment import prepare, run_tile
 
-    norm = normalize(image, config["in_channels"])
-    h, w = norm.shape[:2]
-    out = backend.run(_pad_to(np.ascontiguousarray(norm.transpose(2, 0, 1)), config["align"])[None])
-    tp = out["type_prob"][0][:, :h, :w] if "type_prob" in out else None
-    return out["fg_prob"][0, 0][:h, :w], out["dist"][0][:, :h, :w], tp
+    prep = prepare(image, config, tile_size=0)
+    return run_tile(backend, prep, prep.tiles[0])
 
 
 def tune(package_path: str | Path, data: str | Path, split: str = "val",

@@ -49,12 +49,12 @@ def _mosaic() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def whole_result():
-    return cellrt.segment(_mosaic(), "nuclei-fluo", tile_size=0)
+    return cellrt.segment(_mosaic(), "nuclei-fluo", tile_size=0, backend="onnxruntime")
 
 
 @pytest.mark.parametrize("tile", [128, 200, 256])
 def test_tiled_equals_whole_image(whole_result, tile):
-    tiled = cellrt.segment(_mosaic(), "nuclei-fluo", tile_size=tile)
+    tiled = cellrt.segment(_mosaic(), "nuclei-fluo", tile_size=tile, backend="onnxruntime")
     assert whole_result.count > 100  # the mosaic really has many nuclei, across tile borders
     # Identical labels, not merely equal up to renumbering: both are numbered in raster order.
     np.testing.assert_array_equal(tiled.labels, whole_result.labels)

@@ -1,17 +1,15 @@
-"""Training runs, checkpoints, resumes; the exported ONNX graph agrees with torch eager."""
+"""Training runs, checkpoints, resumes, fine-tunes (the exported graph vs torch eager is in
+tests/python/runtime/test_backends.py)."""
 
 import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
-import tifffile
 
 torch = pytest.importorskip("torch")
 
 import cellrt  # noqa: E402
-from cellrt.io.images import read_image  # noqa: E402
 
 EXAMPLES = Path(cellrt.__file__).parent / "examples"
 
@@ -75,31 +73,3 @@ def test_train_refuses_test_split(tiny_dataset, tmp_path, capsys):
                "--splits", "train", "test"])
     assert rc == 2
     assert "refusing to train on the 'test' split" in capsys.readouterr().err
-
-
-def test_onnx_matches_torch_eager_on_real_images():
-    """The shipped package's deploy graph (ONNX Runtime) vs its training-form weights run in
-    torch eager, on real example images."""
-    from cellrt.export.package import DeployHead
-    from cellrt.models import RepSNet, RepSNetConfig
-    from cellrt.pipeline.api import load_model
-    from cellrt.pipeline.normalize import normalize
-    from cellrt.pipeline.segment import _pad_to
-    import io
-
-    pkg, backend = load_model("nuclei-fluo")
-    state = torch.load(io.BytesIO(pkg.weights), weights_only=False)
-    net = RepSNet(RepSNetConfig(**state["model_config"]))
-    net.load_state_dict(state["model"])
-    head = DeployHead(net.eval())
-    worst = 0.0
-    for i in (0, 3):
-        x = normalize(read_image(EXAMPLES / f"dsb_fluo_{i}.png"), 1).transpose(2, 0, 1)
-        x = _pad_to(np.ascontiguousarray(x), pkg.config["align"])[None]
-        ort = backend.run(x)
-        with torch.no_grad():
-            eager = head(torch.from_numpy(x))
-        for name, t in zip(["fg_prob", "dist"], eager):
-            worst = max(worst, float(np.abs(ort[name] - t.numpy()).max()))
-    print(f"max |ONNX Runtime - torch eager| = {worst:.2e}")
-    assert worst < 1e-3

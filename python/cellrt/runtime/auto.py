@@ -1,0 +1,147 @@
+"""`backend="auto"`: the fastest backend and precision that is accurate here, measured.
+
+For each usable (backend, precision), fastest-first candidates are timed on one network input;
+a reduced-precision candidate (bf16, fp16) must first pass an accuracy gate: on the shipped
+example images its instances are scored against the annotations, as are fp32's, and it is
+eligible only if the two AP@0.5 values differ by less than 0.01. The choice is cached per machine
+(keyed by model, threads, device, versions and CPU), so only the first Engine pays for it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from cellrt.runtime.backends import REGISTRY, BackendUnavailable, create_backend
+from cellrt.runtime.cache import cache_dir, read_json, write_json
+from cellrt.runtime.package import ModelPackage
+
+CANDIDATES = (("tensorrt", "fp16"), ("tensorrt", "fp32"), ("openvino", "bf16"),
+              ("openvino", "fp32"), ("onnxruntime", "fp32"), ("torch", "fp32"))
+REFERENCE = ("onnxruntime", "fp32")
+MAX_AP_DROP = 0.01
+TIMING_SIDE = 512  # network input side for the speed measurement
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@dataclass
+class Selection:
+    backend: str
+    precision: str
+    measured: list = field(default_factory=list)  # one dict per candidate: ms, ap50, why not
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _versions() -> dict:
+    out = {}
+    for dist in ("cellrt", "onnxruntime", "openvino", "torch", "tensorrt"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            out[dist] = None
+    return out
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cache_key(package: ModelPackage, threads: int, device: str | None) -> str:
+    facts = {"onnx": hashlib.sha256(package.onnx_bytes).hexdigest(), "threads": threads,
+             "device": device, "versions": _versions(), "cpu": _cpu()}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def example_images() -> list[tuple[np.ndarray, np.ndarray]]:
+    """(image, annotation) pairs shipped in the package: the accuracy gate's data."""
+    import tifffile
+
+    from cellrt.io.images import read_image
+
+    pairs = []
+    for path in sorted(EXAMPLES.glob("*.png")):
+        labels = path.with_name(path.stem + "_labels.tif")
+        if labels.is_file():
+            pairs.append((read_image(path), tifffile.imread(labels)))
+    return pairs
+
+
+def ap50(backend, package: ModelPackage, pairs) -> float:
+    from cellrt.metrics import DatasetMetrics
+    from cellrt.pipeline.segment import segment_image
+
+    dm = DatasetMetrics(thresholds=[0.5])
+    for image, truth in pairs:
+        dm.add(truth, segment_image(image, backend, package.config).labels)
+    return float(dm.result().ap.ap[0])
+
+
+def _time_ms(backend, channels: int, reps: int = 3) -> float:
+    x = np.random.default_rng(0).random((1, channels, TIMING_SIDE, TIMING_SIDE), np.float32)
+    backend.run(x)  # warm-up: first call plans/compiles
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        backend.run(x)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times) * 1e3)
+
+
+def measure(package: ModelPackage, threads: int = 0, device: str | None = None) -> Selection:
+    pairs = example_images()
+    reference_ap = None
+    measured = []
+    for name, precision in CANDIDATES:
+        row = {"backend": name, "precision": precision}
+        measured.append(row)
+        try:
+            if precision not in REGISTRY[name].probe():
+                raise BackendUnavailable(f"{precision} not offered here")
+            backend = create_backend(package, name, precision, threads=threads, device=device)
+        except (BackendUnavailable, ValueError) as exc:
+            row["unusable"] = str(exc)
+            continue
+        if precision != "fp32":
+            if reference_ap is None:
+                reference_ap = ap50(create_backend(package, *REFERENCE, threads=threads),
+                                    package, pairs)
+            row["ap50"], row["ap50_fp32"] = ap50(backend, package, pairs), reference_ap
+            if abs(row["ap50"] - reference_ap) >= MAX_AP_DROP:
+                row["unusable"] = (f"AP@0.5 {row['ap50']:.4f} vs fp32 {reference_ap:.4f} on the "
+                                   f"shipped examples: differs by >= {MAX_AP_DROP}")
+                continue
+        row["network_ms"] = _time_ms(backend, package.config["in_channels"])
+    timed = [r for r in measured if "network_ms" in r]
+    best = min(timed, key=lambda r: r["network_ms"])
+    return Selection(best["backend"], best["precision"], measured)
+
+
+def select(package: ModelPackage, threads: int = 0, device: str | None = None,
+           use_cache: bool = True) -> Selection:
+    """The auto choice for this model here: from the cache, else measured and cached."""
+    path = cache_dir() / "auto.json"
+    key = cache_key(package, threads, device)
+    if use_cache:
+        hit = read_json(path).get(key)
+        if hit:
+            return Selection(**hit)
+    choice = measure(package, threads, device)
+    table = read_json(path)
+    table[key] = choice.to_dict()
+    write_json(path, table)
+    return choice

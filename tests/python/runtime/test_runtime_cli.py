@@ -1,0 +1,93 @@
+"""`cellrt export`, `cellrt bench`, `cellrt info` and `segment --model PACKAGE --backend` as a
+user runs them (real subprocesses, real files)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cellrt
+from cellrt.runtime.backends import NAMES
+from cellrt.runtime.package import ModelPackage
+
+EXAMPLES = Path(cellrt.__file__).parent / "examples"
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "cellrt.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_export_then_segment_with_the_package(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "fluo.cellrt"
+    proc = run_cli("export", "--model", "nuclei-fluo", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    diff = float(proc.stdout.rsplit("=", 1)[1])
+    print(proc.stdout.strip())
+    assert diff < 1e-3
+    new, shipped = ModelPackage.load(out), ModelPackage.load("nuclei-fluo")
+    assert new.config == shipped.config and new.weights == shipped.weights
+    from cellrt.runtime.backends import create_backend
+
+    x = np.random.default_rng(0).random((2, 1, 96, 128), np.float32)
+    a = create_backend(new, "onnxruntime").run(x)
+    b = create_backend(shipped, "onnxruntime").run(x)
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], atol=1e-5)
+    proc = run_cli("segment", EXAMPLES / "dsb_fluo_1.png", "-o", tmp_path / "seg", "--model", out,
+                   "--backend", "onnxruntime")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "seg" / "dsb_fluo_1_objects.csv").is_file()
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--model", "nuclei-fluo", "-o", "x.onnx"], "output must end in .cellrt, got x.onnx"),
+    (["--checkpoint", "missing.pt", "-o", "x.cellrt"], "checkpoint missing.pt does not exist"),
+    (["--model", "nope", "-o", "x.cellrt"], "unknown model 'nope'"),
+])
+def test_export_errors(tmp_path, args, msg):
+    pytest.importorskip("torch")
+    proc = run_cli("export", *args, cwd=tmp_path)
+    assert proc.returncode == 2 and msg in proc.stderr
+    assert "Traceback" not in proc.stderr and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_bench_json(tmp_path, batch):
+    path = tmp_path / "bench.json"
+    proc = run_cli("bench", "--backend", "onnxruntime", "auto", "--size", 160, "--batch", batch,
+                   "--repeat", 3, "--json", path)
+    assert proc.returncode == 0, proc.stderr
+    runs = json.loads(path.read_text())["runs"]
+    assert [r["backend"] for r in runs] == ["onnxruntime", "auto"]
+    for r in runs:
+        assert (r["size"], r["batch"]) == (160, batch) and r["objects"] > 5
+        assert set(r["stages"]) == {"read", "normalise", "network", "postprocess", "stitch",
+                                    "total"}
+        for st in r["stages"].values():
+            assert 0 <= st["p50_ms"] <= st["p95_ms"] <= st["p99_ms"]
+        assert r["stages"]["network"]["p50_ms"] > 0
+        assert r["images_per_s"] > 0
+        assert r["megapixels_per_s"] == pytest.approx(r["images_per_s"] * 160 * 160 / 1e6,
+                                                      rel=1e-2)
+    assert "img/s" in proc.stdout
+
+
+def test_bench_errors(tmp_path):
+    proc = run_cli("bench", "--size", 8)
+    assert proc.returncode == 2 and "--size must be >= 16" in proc.stderr
+
+
+def test_info_lists_backends():
+    proc = run_cli("info")
+    assert proc.returncode == 0
+    block = proc.stdout.split("network backends:")[1]
+    for name in NAMES:
+        assert name in block
+    assert "onnxruntime  usable: fp32" in block
+    info = json.loads(run_cli("info", "--json").stdout)
+    assert set(info["backends"]) == set(NAMES)
