@@ -29,7 +29,6 @@ import hashlib
 import json
 import logging
 import operator
-import os
 import threading
 import warnings
 from dataclasses import dataclass
@@ -222,9 +221,10 @@ def grow_profile(profile: Profile, shape: Shape) -> Profile:
 
 
 def default_cache_dir() -> Path:
-    """$CELLRT_CACHE_DIR/tensorrt, by default ~/.cache/cellrt/tensorrt."""
-    root = os.environ.get("CELLRT_CACHE_DIR") or Path.home() / ".cache" / "cellrt"
-    return Path(root) / "tensorrt"
+    """$CELLRT_CACHE_DIR/tensorrt, by default ~/.cache/cellrt/tensorrt (cellrt.runtime.cache)."""
+    from cellrt.runtime.cache import cache_dir
+
+    return cache_dir("tensorrt")
 
 
 def engine_key(gpu_name: str, compute_capability: tuple[int, int], trt_version: str,

@@ -219,6 +219,7 @@ def test_cache_paths(tmp_path, monkeypatch):
     monkeypatch.setenv("CELLRT_CACHE_DIR", str(tmp_path / "c"))
     assert trtb.default_cache_dir() == tmp_path / "c" / "tensorrt"
     monkeypatch.delenv("CELLRT_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert trtb.default_cache_dir() == tmp_path / "home" / ".cache" / "cellrt" / "tensorrt"
 
