@@ -104,6 +104,8 @@ def _time_ms(backend, channels: int, reps: int = 3) -> float:
 
 def measure(package: ModelPackage, threads: int = 0, device: str | None = None) -> Selection:
     pairs = example_images()
+    # The fp32 reference first: a broken model.onnx fails here with ONNX Runtime's message.
+    reference = create_backend(package, *REFERENCE, threads=threads)
     reference_ap = None
     measured = []
     for name, precision in CANDIDATES:
@@ -113,13 +115,12 @@ def measure(package: ModelPackage, threads: int = 0, device: str | None = None) 
             if precision not in REGISTRY[name].probe():
                 raise BackendUnavailable(f"{precision} not offered here")
             backend = create_backend(package, name, precision, threads=threads, device=device)
-        except (BackendUnavailable, ValueError) as exc:
+        except BackendUnavailable as exc:  # a broken package (PackageError) is not "unusable"
             row["unusable"] = str(exc)
             continue
         if precision != "fp32":
             if reference_ap is None:
-                reference_ap = ap50(create_backend(package, *REFERENCE, threads=threads),
-                                    package, pairs)
+                reference_ap = ap50(reference, package, pairs)
             row["ap50"], row["ap50_fp32"] = ap50(backend, package, pairs), reference_ap
             if abs(row["ap50"] - reference_ap) >= MAX_AP_DROP:
                 row["unusable"] = (f"AP@0.5 {row['ap50']:.4f} vs fp32 {reference_ap:.4f} on the "
@@ -127,6 +128,9 @@ def measure(package: ModelPackage, threads: int = 0, device: str | None = None) 
                 continue
         row["network_ms"] = _time_ms(backend, package.config["in_channels"])
     timed = [r for r in measured if "network_ms" in r]
+    if not timed:
+        raise BackendUnavailable("auto: no backend is usable here: " + "; ".join(
+            f"{r['backend']} {r['precision']}: {r['unusable']}" for r in measured))
     best = min(timed, key=lambda r: r["network_ms"])
     return Selection(best["backend"], best["precision"], measured)
 

@@ -48,8 +48,10 @@ class OpenVinoBackend:
             model = core.read_model(package.onnx_bytes)
             self.compiled = core.compile_model(model, "CPU", config)
         except Exception as exc:  # OpenVINO raises RuntimeError subclasses for bad graphs
-            raise PackageError(f"model package {package.path}: model.onnx cannot be compiled by "
-                               f"OpenVINO ({str(exc).strip().splitlines()[0]})") from None
+            # OpenVINO's first line names its own source file; the last says what is wrong.
+            msg = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+            raise PackageError(f"model package {package.path}: model.onnx cannot be loaded by "
+                               f"OpenVINO ({msg[-1] if msg else type(exc).__name__})") from None
         self.precision = precision
         self.output_names = [o.get_any_name() for o in self.compiled.outputs]
         # An infer request is not thread-safe; a pool of them is. Requests keep their buffers,
