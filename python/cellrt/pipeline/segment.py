@@ -115,18 +115,23 @@ def postprocess_tile(prep: Prepared, tile: Tile, maps) -> None:
     ry0, rx0, ry1, rx1 = tile.region
     lab, table = instances_from_maps(fg, dist, tp, prep.params,
                                      intensity=prep.raw[ry0:ry1, rx0:rx1])
-    keep_ids, cut = _owned_instances(lab, fg > prep.params.fg_threshold, tile,
-                                     prep.norm.shape[:2], prep.params.connectivity)
+    keep_ids, first, cut = _owned_instances(lab, fg > prep.params.fg_threshold, tile,
+                                            prep.norm.shape[:2], prep.params.connectivity)
+    # An instance lies wholly inside the region, and raster order inside a rectangle is the
+    # image's raster order, so its first region pixel is its first image pixel.
+    rw = rx1 - rx0
+    first = (first // rw + ry0) * prep.norm.shape[1] + (first % rw + rx0)
     rows = np.isin(np.asarray(table["label"]), keep_ids)
     part = {k: np.asarray(v)[rows] for k, v in table.items()}
     part["bbox"] = part["bbox"] + np.array([ry0, rx0, ry0, rx0])
     part["centroid"] = part["centroid"] + np.array([ry0, rx0], dtype=np.float64)
     # The time goes with the part (summed in stitch): a shared dict += from threads would race.
-    prep.parts[tile.index] = (lab, keep_ids, part, cut, time.perf_counter() - t0)
+    prep.parts[tile.index] = (lab, keep_ids, first, part, cut, time.perf_counter() - t0)
 
 
 def _owned_instances(labels: np.ndarray, mask: np.ndarray, tile: Tile, shape, connectivity):
-    """Instance ids (of this region's labels) the tile keeps, and how many of them are cut."""
+    """Instance ids (of this region's labels) the tile keeps, ascending; the region-raster index
+    of each one's first pixel; and how many of them are cut."""
     h, w = shape
     ry0, rx0, ry1, rx1 = tile.region
     comps = ops.label(mask, connectivity=connectivity)
@@ -147,28 +152,34 @@ def _owned_instances(labels: np.ndarray, mask: np.ndarray, tile: Tile, shape, co
     keep = keep_comp[owner_comp]
     cut_comp = set(comp_ids[anchored & touches].tolist())
     n_cut = int(sum(1 for c in owner_comp[keep] if c in cut_comp))
-    return ids[keep], n_cut
+    return ids[keep], first[keep], n_cut
 
 
 def stitch(prep: Prepared) -> SegmentResult:
-    """Global labels from every tile's owned instances, renumbered canonically."""
+    """Global labels from every tile's owned instances, numbered 1..N in raster order of each
+    instance's first pixel (so tiled and whole-image runs give identical labels)."""
     with StageClock(prep.timings)("stitch"):
         h, w = prep.norm.shape[:2]
+        firsts = [p[2] for p in prep.parts]
+        rank = np.empty(sum(len(f) for f in firsts), dtype=np.int32)
+        rank[np.argsort(np.concatenate(firsts), kind="stable")] = np.arange(1, len(rank) + 1)
         labels = np.zeros((h, w), dtype=np.int32)
-        parts, next_id, n_cut = [], 1, 0
-        for tile, (lab, keep_ids, part, cut, seconds) in zip(prep.tiles, prep.parts):
+        parts, offset, n_cut = [], 0, 0
+        for tile, (lab, keep_ids, first, part, cut, seconds) in zip(prep.tiles, prep.parts):
             prep.timings["postprocess"] = prep.timings.get("postprocess", 0.0) + seconds
             ry0, rx0, ry1, rx1 = tile.region
+            new = rank[offset:offset + len(keep_ids)]
+            offset += len(keep_ids)
             lut = np.zeros(int(lab.max()) + 1, dtype=np.int32)
-            lut[keep_ids] = np.arange(next_id, next_id + len(keep_ids), dtype=np.int32)
+            lut[keep_ids] = new
             mapped = lut[lab]
-            sel = mapped > 0
-            labels[ry0:ry1, rx0:rx1][sel] = mapped[sel]
-            part["label"] = lut[part["label"]]
+            np.copyto(labels[ry0:ry1, rx0:rx1], mapped, where=mapped > 0)
+            # Table rows come in ascending label order, as keep_ids do.
+            part["id"] = new
+            del part["label"]
             parts.append(part)
-            next_id += len(keep_ids)
             n_cut += cut
-        result = _canonical(labels, parts, prep.config, n_cut)
+        result = _table(labels, parts, prep.config, n_cut)
     result.timings = prep.timings
     return result
 
@@ -190,23 +201,12 @@ def run_tile(backend, prep: Prepared, tile: Tile):
         return tile_maps(backend.run(x), 0, tile)
 
 
-def _canonical(labels: np.ndarray, parts: list[dict], config: dict, n_cut: int) -> SegmentResult:
-    """Renumber instances in raster order of their first pixel and build the final table."""
-    n = int(labels.max())
-    ids, first = np.unique(labels.ravel(), return_index=True)
-    first, ids = first[ids > 0], ids[ids > 0]
-    order = ids[np.argsort(first, kind="stable")]
-    lut = np.zeros(n + 1, dtype=np.int32)
-    lut[order] = np.arange(1, len(order) + 1, dtype=np.int32)
-    labels = lut[labels]
-    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
-    table: dict = {}
-    if cols and len(cols["label"]):
-        new = lut[cols["label"]]
-        idx = np.argsort(new)
+def _table(labels: np.ndarray, parts: list[dict], config: dict, n_cut: int) -> SegmentResult:
+    """The object table: every tile's rows, sorted by instance id."""
+    cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    if len(cols["id"]):
+        idx = np.argsort(cols["id"])
         table = {k: v[idx] for k, v in cols.items()}
-        table["id"] = new[idx]
-        del table["label"]
     else:
         table = {"id": np.zeros(0, np.int32), "area": np.zeros(0, np.int64),
                  "bbox": np.zeros((0, 4), np.int64), "centroid": np.zeros((0, 2)),
