@@ -30,8 +30,9 @@ def add_backend_argument(p, multiple: bool = False) -> None:
 
     choices = ("auto",) + NAMES
     if multiple:
-        p.add_argument("--backend", nargs="+", default=["auto"], choices=choices,
-                       help="network backends to compare ('auto': fastest accurate one here)")
+        p.add_argument("--backend", nargs="+", default=["auto"], metavar="NAME[:PRECISION]",
+                       help=f"network backends to compare, from {', '.join(choices)}, optionally "
+                            "with a precision (e.g. openvino:bf16); 'auto': fastest accurate one")
     else:
         p.add_argument("--backend", default="auto", choices=choices,
                        help="network backend ('auto': fastest accurate one here, measured once)")

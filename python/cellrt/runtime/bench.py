@@ -78,6 +78,19 @@ def bench_one(engine, path: Path, size: int, batch: int, repeat: int, warmup: in
             "megapixels_per_s": round(images_per_s * size * size / 1e6, 3)}
 
 
+def parse_backend(spec: str) -> tuple[str, str]:
+    """"openvino:bf16" -> ("openvino", "bf16"); "torch" -> ("torch", "auto")."""
+    from cellrt.runtime.backends import NAMES, PRECISIONS
+
+    name, _, precision = spec.partition(":")
+    if name not in ("auto",) + NAMES or (precision and precision not in PRECISIONS):
+        raise ValueError(f"bench: --backend takes NAME[:PRECISION] with NAME in "
+                         f"{('auto',) + NAMES} and PRECISION in {PRECISIONS}, got {spec!r}")
+    if name == "auto" and precision:
+        raise ValueError(f"bench: 'auto' chooses its own precision, got {spec!r}")
+    return name, precision or "auto"
+
+
 def run_bench(model: str, backends: list[str], sizes: list[int], batch: int, repeat: int,
               threads: int = 0, tile_size: int | None = None, log=print) -> dict:
     import tifffile
@@ -90,8 +103,9 @@ def run_bench(model: str, backends: list[str], sizes: list[int], batch: int, rep
             path = Path(tmp) / f"mosaic_{size}.tif"
             tifffile.imwrite(path, mosaic(size))
             for name in backends:
-                engine = Engine(model, backend=name, threads=threads, tile_size=tile_size,
-                                batch_size=batch)
+                backend, precision = parse_backend(name)
+                engine = Engine(model, backend=backend, precision=precision, threads=threads,
+                                tile_size=tile_size, batch_size=batch)
                 run = {"backend": name, "resolved": f"{engine.backend.name}",
                        "precision": engine.backend.precision,
                        **bench_one(engine, path, size, batch, repeat)}
@@ -125,6 +139,8 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for spec in args.backend:
+        parse_backend(spec)  # every spec checked before anything runs
     if any(s < 16 for s in args.size):
         raise ValueError(f"bench: --size must be >= 16, got {args.size}")
     if args.batch < 1 or args.repeat < 1:

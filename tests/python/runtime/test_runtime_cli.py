@@ -77,9 +77,16 @@ def test_bench_json(tmp_path, batch):
     assert "img/s" in proc.stdout
 
 
-def test_bench_errors(tmp_path):
-    proc = run_cli("bench", "--size", 8)
-    assert proc.returncode == 2 and "--size must be >= 16" in proc.stderr
+@pytest.mark.parametrize("args,msg", [
+    (["--size", 8], "--size must be >= 16"),
+    (["--backend", "onnxruntime:int8"], "got 'onnxruntime:int8'"),
+    (["--backend", "auto:bf16"], "'auto' chooses its own precision"),
+    (["--backend", "onnxruntime:bf16", "--size", 64], "offers fp32 here, not bf16"),
+])
+def test_bench_errors(args, msg):
+    proc = run_cli("bench", *args)
+    assert proc.returncode == 2 and msg in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_info_lists_backends():
