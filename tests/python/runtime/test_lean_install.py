@@ -1,4 +1,4 @@
-"""The lean runtime: no torch. Segmenting with a shipped model works in a process where
+"""The lean runtime: no torch (nor OpenVINO, TensorRT). Segmenting with a shipped model works in a process where
 importing torch fails, and torch is not a required dependency of the package."""
 
 import subprocess
@@ -18,7 +18,8 @@ BLOCK_TORCH = textwrap.dedent("""
 
     class _NoTorch(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in ("torch", "torchvision"):
+            # The lean install has none of the optional extras' packages.
+            if name.split(".")[0] in ("torch", "torchvision", "openvino", "tensorrt"):
                 raise ImportError(f"import of {name} blocked: lean install test")
             return None
 
@@ -51,6 +52,7 @@ def test_segment_without_torch(tmp_path):
         many = list(eng.segment_many([read_image(r"{EXAMPLES / 'dsb_fluo_0.png'}")] * 3))
         assert res.count > 20 and all(m.count == res.count for m in many)
         assert "torch" not in sys.modules
+        assert (eng.backend.name, eng.backend.precision) == ("onnxruntime", "fp32")
         print("objects", res.count, eng.backend.name, eng.backend.precision)
         print(cellrt.runtime.backends.backend_status()["torch"]["reason"])
     """, tmp_path)
