@@ -12,9 +12,9 @@ import numpy as np
 from cellrt.pipeline.postprocess import PostprocessParams, instances_from_maps
 
 GRID = {
-    "fg_threshold": [0.4, 0.5, 0.6, 0.7],
+    "fg_threshold": [0.3, 0.4, 0.5, 0.6, 0.7],
     "marker_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
-    "min_size": [8, 16, 32],
+    "min_size": [8, 16, 32, 48],
 }
 
 
