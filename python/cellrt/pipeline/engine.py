@@ -199,6 +199,9 @@ class Engine:
         """
         if errors not in ERRORS:
             raise ValueError(f"segment_many: errors must be one of {ERRORS}, got {errors!r}")
+        for name, value in (("batch_size", batch_size), ("lookahead", lookahead)):
+            if value is not None and value < 1:
+                raise ValueError(f"segment_many: {name} must be >= 1 or None, got {value}")
         bs = batch_size or self.batch_size
         ahead = lookahead or 2 * bs
         backends = self._streams()

@@ -95,6 +95,8 @@ def test_segment_many_bad_frames(engine, example_images, tmp_path):
     assert len(seen) == 1  # the results before the bad frame came out first
     with pytest.raises(ValueError, match="errors must be one of"):
         list(engine.segment_many(items, errors="ignore"))
+    with pytest.raises(ValueError, match="batch_size must be >= 1 or None, got -1"):
+        list(engine.segment_many(items, batch_size=-1))
 
 
 def test_segment_is_thread_safe(engine, example_images):
