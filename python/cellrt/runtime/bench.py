@@ -27,7 +27,8 @@ def mosaic(size: int) -> np.ndarray:
     """A size x size image tiled from the shipped examples (real nuclei, real noise)."""
     from cellrt.runtime.auto import example_images
 
-    tiles = [img.astype(np.float32) for img, _ in example_images()]
+    # The gray (fluorescence) examples only: one modality, as a real plate image would be.
+    tiles = [img.astype(np.float32) for img, _ in example_images() if img.ndim == 2]
     # Every example scaled to its own 1-99.8 percentile range first, so seams do not carry a
     # brightness step that whole-image normalisation would then have to absorb.
     tiles = [np.clip((t - lo) / max(hi - lo, 1e-6), 0, 1)

@@ -35,9 +35,11 @@ def test_every_candidate_is_timed_or_says_why_not(measured):
 def test_reduced_precision_passed_the_accuracy_gate(measured):
     for row in measured.measured:
         if row["precision"] != "fp32" and "ap50" in row:
-            ok = abs(row["ap50"] - row["ap50_fp32"]) < auto.MAX_AP_DROP
+            ok = (abs(row["ap50"] - row["ap50_fp32"]) < auto.MAX_AP_DROP
+                  and row["agreement_ap50"] >= auto.MIN_AGREEMENT)
             assert ok == ("network_ms" in row)
             assert 0.3 < row["ap50_fp32"] <= 1.0  # the gate scored real instances
+            assert 0.5 < row["agreement_ap50"] <= 1.0
 
 
 def test_a_failing_gate_excludes_reduced_precision(monkeypatch):
@@ -48,6 +50,15 @@ def test_a_failing_gate_excludes_reduced_precision(monkeypatch):
     row = next(r for r in sel.measured if (r["backend"], r["precision"]) == ("openvino", "bf16"))
     assert "differs by >= 0.0" in row["unusable"] and "network_ms" not in row
     assert sel.precision == "fp32"
+
+
+def test_agreement_gate_excludes_reduced_precision(monkeypatch):
+    if "bf16" not in backend_status()["openvino"]["precisions"]:
+        pytest.skip("no bf16 backend here")
+    monkeypatch.setattr(auto, "MIN_AGREEMENT", 1.01)  # no candidate can agree more than fully
+    sel = auto.measure(ModelPackage.load("nuclei-fluo"), threads=2)
+    row = next(r for r in sel.measured if (r["backend"], r["precision"]) == ("openvino", "bf16"))
+    assert "agree with fp32's at AP@0.5" in row["unusable"] and "network_ms" not in row
 
 
 def test_choice_is_cached_and_keyed(measured):
