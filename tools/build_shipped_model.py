@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 from cellrt.export.package import package_from_checkpoint
@@ -40,15 +41,19 @@ def main(argv=None) -> int:
     p.add_argument("--class-names", nargs="+", default=["nucleus"])
     p.add_argument("--object-halo", type=int, default=96)
     p.add_argument("--description", default="")
+    p.add_argument("--out", default="", help="package path (default: the zoo's NAME.cellrt)")
+    p.add_argument("--markers", default="votes", choices=["votes", "centerness"],
+                   help="marker rule whose parameters are tuned (cellrt.pipeline.postprocess)")
     args = p.parse_args(argv)
 
-    out = ZOO / f"{args.name}.cellrt"
-    tmp = Path(f"/tmp/{args.name}.untuned.cellrt")
+    out = Path(args.out) if args.out else ZOO / f"{args.name}.cellrt"
+    tmp = Path(tempfile.mkdtemp(prefix="cellrt-build-")) / f"{args.name}.cellrt"
     card = {"description": args.description, "data": str(Path(args.data).name),
             "data_licence": args.licence, "trained_on_splits": _trained_splits(args.checkpoint),
             "postprocess_tuned_on": "val", "train_command": args.train_command}
     common = dict(name=args.name, class_names=args.class_names, object_halo=args.object_halo)
-    package_from_checkpoint(args.checkpoint, tmp, postprocess=PostprocessParams().to_dict(),
+    untuned = PostprocessParams(markers=args.markers).to_dict()
+    package_from_checkpoint(args.checkpoint, tmp, postprocess=untuned,
                             card=card, **common)
     best, tuning = tune(tmp, args.data, "val")
     card["tuning"] = tuning
@@ -57,7 +62,7 @@ def main(argv=None) -> int:
     report = evaluate(tmp, args.data, "test", backend="onnxruntime")
     print_report(report)
     card["metrics_test"] = report["groups"]
-    ZOO.mkdir(exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     package_from_checkpoint(args.checkpoint, out, postprocess=best.to_dict(), card=card, **common)
     print(json.dumps(card, indent=1)[:2000])
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")

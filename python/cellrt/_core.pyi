@@ -40,6 +40,11 @@ def attention_fusion_backward(
 ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Gradients (features, mask_logits, weight, bias) of attention_fusion_forward."""
 
+# ---- boundary_votes -----------------------------------------------------------------------------
+
+def boundary_votes(dist: ArrayLike, mask: ArrayLike | None = None) -> NDArray[np.int32]:
+    """int32 (H, W) count of centre votes from float32 (4, H, W) boundary distances; mask uint8."""
+
 # ---- label family -------------------------------------------------------------------------------
 
 def label(binary: ArrayLike, connectivity: int) -> tuple[NDArray[np.int32], int]:
@@ -194,6 +199,19 @@ class _Testing(ModuleType):
         bias: NDArray[Any],
     ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
         """attention_fusion_backward through the GPU's element decomposition."""
+
+    # `order` is required although it follows a default: pass all three positionally, or order
+    # by keyword.
+    @overload
+    @staticmethod
+    def boundary_votes_emulate(
+        dist: ArrayLike, mask: ArrayLike | None, order: ArrayLike
+    ) -> NDArray[np.int32]: ...
+    @overload
+    @staticmethod
+    def boundary_votes_emulate(
+        dist: ArrayLike, mask: ArrayLike | None = None, *, order: ArrayLike
+    ) -> NDArray[np.int32]: ...
 
     @staticmethod
     def label_emulate_device(

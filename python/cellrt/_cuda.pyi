@@ -66,6 +66,11 @@ def attention_fusion_backward(
 def attention_fusion_backward_workspace_floats(rois: int, channels: int) -> int:
     """float32 elements of the backward's device workspace."""
 
+# ---- boundary_votes -----------------------------------------------------------------------------
+
+def boundary_votes(dist: int, mask: int, height: int, width: int, votes: int, stream: int) -> None:
+    """Centre votes (int32, zeroed here) from float32 (4, H, W) distances; mask 0 for none."""
+
 # ---- label family -------------------------------------------------------------------------------
 
 def label_workspace_bytes(n: int) -> int:

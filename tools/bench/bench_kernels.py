@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository r
 
 from tools.bench._timing import set_threads  # noqa: E402
 
-BENCHES = ["nms", "roi_align", "watershed", "label", "regionprops", "paste_masks",
+BENCHES = ["nms", "roi_align", "watershed", "label", "regionprops", "paste_masks", "boundary_votes",
            "attention_fusion"]
 
 

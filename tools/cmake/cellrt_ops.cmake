@@ -13,6 +13,7 @@ set(CELLRT_OPS
   attention_fusion
   paste_masks
   regionprops
+  boundary_votes
 )
 
 function(cellrt_op_sources out_var pattern)

@@ -5,6 +5,7 @@ Each op has a docstring stating shapes, dtypes and coordinate conventions, a slo
 """
 
 from cellrt.ops.attention_fusion import attention_fusion
+from cellrt.ops.boundary_votes import boundary_votes
 from cellrt.ops.label import fill_holes, label, relabel_sequential, remove_small_objects
 from cellrt.ops.nms import batched_nms, nms
 from cellrt.ops.paste_masks import paste_masks
@@ -15,6 +16,7 @@ from cellrt.ops.watershed import watershed
 __all__ = [
     "attention_fusion",
     "batched_nms",
+    "boundary_votes",
     "fill_holes",
     "label",
     "multilevel_roi_align",

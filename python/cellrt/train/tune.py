@@ -11,10 +11,19 @@ import numpy as np
 
 from cellrt.pipeline.postprocess import PostprocessParams, instances_from_maps
 
-GRID = {
-    "fg_threshold": [0.3, 0.4, 0.5, 0.6, 0.7],
-    "marker_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
-    "min_size": [8, 16, 32, 48],
+# One grid per marker rule (cellrt.pipeline.postprocess): the parameters that rule reads.
+GRIDS = {
+    "centerness": {
+        "fg_threshold": [0.3, 0.4, 0.5, 0.6, 0.7],
+        "marker_threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+        "min_size": [8, 16, 32, 48],
+    },
+    "votes": {
+        "fg_threshold": [0.4, 0.5, 0.6, 0.7],
+        "vote_sigma": [1.5, 2.0, 2.5],
+        "vote_threshold": [0.5, 0.75, 1.0, 1.5, 2.0],
+        "min_size": [8, 16, 32, 48],
+    },
 }
 
 
@@ -47,7 +56,7 @@ def tune(package_path: str | Path, data: str | Path, split: str = "val",
         truth = tifffile.imread(root / "labels" / f"{sid}.tif")
         cached.append((truth, _maps(backend, pkg.config, read_image(image_path(root, sid)))))
     base = PostprocessParams.from_dict(pkg.config["postprocess"])
-    grid = grid or GRID
+    grid = grid or GRIDS[base.markers]
     best, best_score, results = base, -1.0, {}
     for values in itertools.product(*grid.values()):
         params = replace(base, **dict(zip(grid.keys(), values)))
