@@ -5,6 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -73,3 +74,30 @@ def test_train_refuses_test_split(tiny_dataset, tmp_path, capsys):
                "--splits", "train", "test"])
     assert rc == 2
     assert "refusing to train on the 'test' split" in capsys.readouterr().err
+
+
+def test_train_bf16_runs_and_is_recorded(tiny_dataset, tmp_path):
+    out = tmp_path / "bf16"
+    assert _train(tiny_dataset, out, 1, extra=["--bf16"]) == 0
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert ckpt["train_config"]["bf16"] is True
+    # Weights and losses stay fp32 under autocast.
+    assert all(v.dtype == torch.float32 for v in ckpt["model"].values() if v.is_floating_point())
+    assert all(np.isfinite(v) for k, v in ckpt["history"][0].items() if k in ("fg", "dist"))
+
+
+def test_balanced_type_weights_favour_rare_classes(tiny_dataset, tmp_path, capsys):
+    from cellrt.train.data import Sample
+    from cellrt.train.loop import balanced_type_weights
+
+    cls = np.zeros((10, 10), np.uint8)
+    cls[:8, :] = 1  # 80 px of class 1
+    cls[8, :] = 2  # 10 px of class 2
+    cls[9, :5] = 3  # 5 px of class 3, none of class 4
+    s = Sample("a", np.zeros((10, 10, 1), np.float32), (cls > 0).astype(np.int32), cls)
+    w = balanced_type_weights([s], 4)
+    assert len(w) == 4 and abs(np.mean(w) - 1) < 1e-3
+    assert w[0] < w[1] < w[2] < w[3]  # 1/sqrt(share); an absent class counts as one pixel
+    np.testing.assert_allclose(w[1] / w[0], np.sqrt(80 / 10), rtol=1e-3)
+    rc = _train(tiny_dataset, tmp_path / "x", 1, extra=["--balance-types"])
+    assert rc == 2 and "--balance-types needs --num-classes >= 1" in capsys.readouterr().err
