@@ -11,8 +11,9 @@ where two touching nuclei meet (there one of each distance pair is ~1 pixel); fl
   (``ops.boundary_votes``); the vote density, smoothed by a Gaussian of ``vote_sigma`` pixels,
   above ``vote_threshold`` votes per pixel seeds a marker. All pixels of a nucleus vote into one
   cluster, so touching nuclei keep separate markers even where their centerness does not dip.
-  Measured on the val splits with the shipped networks: AP@0.5 0.831 -> 0.843 (dsb2018
-  fluorescence), 0.330 -> 0.345 (CoNSeP), fewer merges and splits.
+  Measured with the same networks, each rule's parameters tuned on the val split, scored on
+  the test split: dsb2018 fluorescence AP@0.5 0.789 -> 0.802 (PQ 0.765 -> 0.772); CoNSeP PQ
+  0.372 -> 0.395 (mPQ+ 0.263 -> 0.276).
 * ``"centerness"``: centerness above ``marker_threshold``, the rule of the first packages
   (the default, so their configs keep their meaning).
 """
@@ -101,6 +102,7 @@ def _vote_peaks(dist: np.ndarray, mask: np.ndarray, params: PostprocessParams) -
 
     votes = ops.boundary_votes(dist, mask).astype(np.float32)
     # Kernel size 0: OpenCV derives it from sigma (+-4 sigma for float input). The tile halo
-    # (object_halo, >= 64 px) is far wider, so tiled and whole-image densities agree.
+    # (object_halo, 96 px in the shipped packages) is far wider, so the density of every pixel
+    # that can seed an owned instance is the same in a tile as in the whole image.
     density = cv2.GaussianBlur(votes, (0, 0), params.vote_sigma, borderType=cv2.BORDER_REFLECT)
     return (density > params.vote_threshold) & mask
