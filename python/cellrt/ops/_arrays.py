@@ -29,6 +29,11 @@ def dtype_name(x: Any) -> str:
     return str(x.dtype).replace("torch.", "")
 
 
+# Dtypes accepted for integer label images and masks (bool included; a mask means nonzero).
+LABEL_OR_MASK_DTYPES = (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
+                        np.int64, np.uint64)
+
+
 def is_int(x: Any) -> bool:
     """An integer scalar (Python or NumPy), but not a bool."""
     return isinstance(x, numbers.Integral) and not isinstance(x, (bool, np.bool_))

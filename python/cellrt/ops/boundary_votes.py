@@ -31,12 +31,11 @@ from __future__ import annotations
 import numpy as np
 
 from cellrt import _backend, _core
-from cellrt.ops._arrays import cuda_device, cuda_launch, is_cuda_tensor, like, to_numpy
+from cellrt.ops._arrays import (LABEL_OR_MASK_DTYPES, cuda_device, cuda_launch,
+                               is_cuda_tensor, like, to_numpy)
 
 _OP = "boundary_votes"
 _DIST_DTYPES = (np.float16, np.float32, np.float64)
-_MASK_DTYPES = (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
-                np.int64, np.uint64)
 
 
 def boundary_votes(dist, mask=None, *, backend: str = "auto"):
@@ -71,7 +70,7 @@ def boundary_votes(dist, mask=None, *, backend: str = "auto"):
         raise ValueError(f"{_OP}: dist must have shape (4, H, W), got {tuple(d.shape)}")
     m = None
     if mask is not None:
-        m = to_numpy(mask, _OP, "mask", dtypes=_MASK_DTYPES, ndim=2)
+        m = to_numpy(mask, _OP, "mask", dtypes=LABEL_OR_MASK_DTYPES, ndim=2)
         if m.shape != d.shape[1:]:
             raise ValueError(f"{_OP}: mask must have shape {tuple(d.shape[1:])}, "
                              f"got {tuple(m.shape)}")

@@ -62,7 +62,8 @@ from typing import Any
 import numpy as np
 
 from cellrt import _backend, _core
-from cellrt.ops._arrays import cuda_device, cuda_launch, is_cuda_tensor, is_int, like, to_numpy
+from cellrt.ops._arrays import (LABEL_OR_MASK_DTYPES, cuda_device, cuda_launch,
+                               is_cuda_tensor, is_int, like, to_numpy)
 
 _OP = "watershed"
 
@@ -81,10 +82,6 @@ _KERNEL_DTYPE = {
     np.dtype(np.uint64): np.float64,
     np.dtype(np.float64): np.float64,
 }
-_MARKER_DTYPES = (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
-                  np.int64, np.uint64)
-_MASK_DTYPES = (np.bool_, np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32,
-                np.int64, np.uint64)
 
 
 def _shape(x: Any) -> tuple:
@@ -149,14 +146,14 @@ def watershed(image, markers, mask=None, connectivity=1, *, backend: str = "auto
         return _watershed_cuda(image, markers, mask, connectivity)
 
     img = to_numpy(image, _OP, "image", dtypes=_KERNEL_DTYPE.keys(), ndim=2)
-    mk = to_numpy(markers, _OP, "markers", dtypes=_MARKER_DTYPES, ndim=2)
+    mk = to_numpy(markers, _OP, "markers", dtypes=LABEL_OR_MASK_DTYPES, ndim=2)
     if _shape(mk) != _shape(img):
         raise ValueError(
             f"{_OP}: markers must have the image's shape {_shape(img)}, got {_shape(mk)}"
         )
     m = None
     if mask is not None:
-        m = to_numpy(mask, _OP, "mask", dtypes=_MASK_DTYPES, ndim=2)
+        m = to_numpy(mask, _OP, "mask", dtypes=LABEL_OR_MASK_DTYPES, ndim=2)
         if _shape(m) != _shape(img):
             raise ValueError(
                 f"{_OP}: mask must have the image's shape {_shape(img)}, got {_shape(m)}"
