@@ -19,7 +19,7 @@ from pathlib import Path
 from cellrt.export.package import package_from_checkpoint
 from cellrt.pipeline.evaluate import evaluate, print_report
 from cellrt.pipeline.postprocess import PostprocessParams
-from cellrt.runtime.package import ZOO
+from cellrt.runtime.package import ZOO, ModelPackage
 from cellrt.train.tune import tune
 
 
@@ -44,6 +44,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="", help="package path (default: the zoo's NAME.cellrt)")
     p.add_argument("--markers", default="votes", choices=["votes", "centerness"],
                    help="marker rule whose parameters are tuned (cellrt.pipeline.postprocess)")
+    p.add_argument("--baseline", default="",
+                   help="package (name or path) whose val tuning score this model must beat; "
+                        "if it does not, stop before the test split is scored or anything written")
     args = p.parse_args(argv)
 
     out = Path(args.out) if args.out else ZOO / f"{args.name}.cellrt"
@@ -57,6 +60,16 @@ def main(argv=None) -> int:
                             card=card, **common)
     best, tuning = tune(tmp, args.data, "val")
     card["tuning"] = tuning
+    print(f"val tuning score {tuning['score']} with {best.to_dict()}")
+    if args.baseline:
+        # Choosing between candidates on the test split would make its numbers optimistic, so
+        # the choice is made here, on val, before the test split is touched.
+        base_score = ModelPackage.load(args.baseline).config["card"]["tuning"]["score"]
+        if tuning["score"] <= base_score:
+            print(f"not better than {args.baseline} on val ({tuning['score']} <= {base_score}): "
+                  "nothing written")
+            return 1
+        print(f"better than {args.baseline} on val ({tuning['score']} > {base_score})")
     package_from_checkpoint(args.checkpoint, tmp, postprocess=best.to_dict(), card=card, **common)
     # The card's numbers are the fp32 reference's (auto may pick a reduced precision per machine).
     report = evaluate(tmp, args.data, "test", backend="onnxruntime")

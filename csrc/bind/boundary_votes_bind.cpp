@@ -57,15 +57,7 @@ py::array_t<int32_t> boundary_votes_emulate_py(const carray<float>& dist, const 
                                                const carray<int64_t>& order) {
   const Inputs in = validate(dist, mask);
   const int64_t n = in.p.height * in.p.width;
-  CELLRT_CHECK(order.ndim() == 1 && order.shape(0) == n, "testing.boundary_votes_emulate",
-               ": order must have shape (", n, ",), got ", shape_str(order));
-  std::vector<uint8_t> seen(static_cast<size_t>(n), 0);
-  for (int64_t k = 0; k < n; ++k) {
-    const int64_t i = order.data()[k];
-    CELLRT_CHECK(i >= 0 && i < n && !seen[i], "testing.boundary_votes_emulate",
-                 ": order must be a permutation of 0..", n - 1, ", got ", i, " at ", k);
-    seen[i] = 1;
-  }
+  check_permutation("testing.boundary_votes_emulate", order, n);
   py::array_t<int32_t> votes({in.p.height, in.p.width});
   Status s;
   {

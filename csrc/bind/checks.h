@@ -2,6 +2,7 @@
 // turns into ValueError; messages name the op, the argument, what was expected and what came.
 #pragma once
 
+#include <cstdint>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -67,5 +68,19 @@ inline void throw_if_error(const char* op, Status s) {
 // forcecast here only ever is a no-op (it keeps direct calls of _core safe).
 template <typename T>
 using carray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+// The CPU emulations of GPU element runs take a visiting order; it must visit each of the n
+// elements exactly once, or the emulation would read out of bounds or skip work.
+inline void check_permutation(const char* op, const carray<int64_t>& order, int64_t n) {
+  CELLRT_CHECK(order.ndim() == 1 && order.shape(0) == n, op, ": order must have shape (", n,
+               ",), got ", shape_str(order));
+  std::vector<uint8_t> seen(static_cast<size_t>(n), 0);
+  const int64_t* o = order.data();
+  for (int64_t k = 0; k < n; ++k) {
+    CELLRT_CHECK(o[k] >= 0 && o[k] < n && !seen[o[k]], op,
+                 ": order must be a permutation of 0..", n - 1, ", got ", o[k], " at ", k);
+    seen[o[k]] = 1;
+  }
+}
 
 }  // namespace cellrt::bind

@@ -26,18 +26,6 @@ auto dispatch_labels(const char* op, const py::array& a, F&& f) {
                               std::string(py::str(dt))));
 }
 
-void check_permutation(const char* op, const carray<int64_t>& order, int64_t n) {
-  CELLRT_CHECK(order.ndim() == 1 && order.shape(0) == n, op, ": order must have shape (", n,
-               ",), got ", shape_str(order));
-  std::vector<uint8_t> seen(static_cast<size_t>(n), 0);
-  const int64_t* o = order.data();
-  for (int64_t k = 0; k < n; ++k) {
-    CELLRT_CHECK(o[k] >= 0 && o[k] < n && !seen[o[k]], op,
-                 ": order must be a permutation of 0..", n - 1, ", got ", o[k], " at ", k);
-    seen[o[k]] = 1;
-  }
-}
-
 // Largest label value, after checking that none is negative.
 template <typename L>
 int64_t max_label(const char* op, const L* labels, int64_t n) {

@@ -4,6 +4,7 @@ ONNX with dynamic batch/height/width, and write config + ONNX + training weights
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +63,13 @@ def export_onnx(net: RepSNet) -> bytes:
     axes = {"image": {0: "batch", 2: "height", 3: "width"}}
     axes.update({n: {0: "batch", 2: "height", 3: "width"} for n in names})
     buf = io.BytesIO()
-    torch.onnx.export(head, (x,), buf, input_names=["image"], output_names=names,
-                      dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+    # The TorchScript exporter is chosen on purpose (a plain conv graph with dynamic H and W,
+    # no onnxscript dependency); torch >= 2.9 raises DeprecationWarnings about it and its
+    # internals on every call. Only this call's are silenced.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(head, (x,), buf, input_names=["image"], output_names=names,
+                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
     return buf.getvalue()
 
 
