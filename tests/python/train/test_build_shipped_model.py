@@ -2,31 +2,23 @@
 and the choice is made before the test split is scored."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-import cellrt  # noqa: E402
 from cellrt.runtime.package import ModelPackage, write_package  # noqa: E402
 from tools.build_shipped_model import main as build  # noqa: E402
 
-EXAMPLES = Path(cellrt.__file__).parent / "examples"
+from .conftest import example_dataset  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def candidate(tmp_path_factory):
     """A dataset with train/val/test images and a one-epoch checkpoint trained on it."""
     root = tmp_path_factory.mktemp("candidate")
-    data = root / "data"
-    (data / "images").mkdir(parents=True)
-    (data / "labels").mkdir()
-    for i in range(3):
-        shutil.copy(EXAMPLES / f"dsb_fluo_{i}.png", data / "images" / f"e{i}.png")
-        shutil.copy(EXAMPLES / f"dsb_fluo_{i}_labels.tif", data / "labels" / f"e{i}.tif")
-    (data / "split.json").write_text(json.dumps({"train": ["e0"], "val": ["e1"], "test": ["e2"]}))
+    data = example_dataset(root, {"train": ["e0"], "val": ["e1"], "test": ["e2"]})
     from cellrt.cli import main
 
     assert main(["train", "--data", str(data), "--out", str(root / "run"), "--epochs", "1",

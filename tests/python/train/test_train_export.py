@@ -1,30 +1,17 @@
 """Training runs, checkpoints, resumes, fine-tunes (the exported graph vs torch eager is in
 tests/python/runtime/test_backends.py)."""
 
-import json
-import shutil
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-import cellrt  # noqa: E402
-
-EXAMPLES = Path(cellrt.__file__).parent / "examples"
+from .conftest import example_dataset  # noqa: E402
 
 
 @pytest.fixture
 def tiny_dataset(tmp_path):
-    d = tmp_path / "data"
-    (d / "images").mkdir(parents=True)
-    (d / "labels").mkdir()
-    for i in range(3):
-        shutil.copy(EXAMPLES / f"dsb_fluo_{i}.png", d / "images" / f"e{i}.png")
-        shutil.copy(EXAMPLES / f"dsb_fluo_{i}_labels.tif", d / "labels" / f"e{i}.tif")
-    (d / "split.json").write_text(json.dumps({"train": ["e0", "e1"], "val": ["e2"], "test": []}))
-    return d
+    return example_dataset(tmp_path, {"train": ["e0", "e1"], "val": ["e2"], "test": []})
 
 
 def _train(data, out, epochs, resume=False, extra=()):

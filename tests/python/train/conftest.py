@@ -1,0 +1,21 @@
+"""Datasets in the shared/data layout, built from the committed examples, for training tests."""
+
+import json
+import shutil
+from pathlib import Path
+
+import cellrt
+
+EXAMPLES = Path(cellrt.__file__).parent / "examples"
+
+
+def example_dataset(root: Path, split: dict[str, list[str]]) -> Path:
+    """images/eI.png + labels/eI.tif for examples 0..2, and split.json mapping split -> ids."""
+    d = root / "data"
+    (d / "images").mkdir(parents=True)
+    (d / "labels").mkdir()
+    for i in range(3):
+        shutil.copy(EXAMPLES / f"dsb_fluo_{i}.png", d / "images" / f"e{i}.png")
+        shutil.copy(EXAMPLES / f"dsb_fluo_{i}_labels.tif", d / "labels" / f"e{i}.tif")
+    (d / "split.json").write_text(json.dumps(split))
+    return d
