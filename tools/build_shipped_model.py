@@ -48,9 +48,15 @@ def main(argv=None) -> int:
                    help="package (name or path) whose val tuning score this model must beat; "
                         "if it does not, stop before the test split is scored or anything written")
     args = p.parse_args(argv)
+    # Read before the minutes of export and tuning, so a bad --baseline fails at once.
+    base_score = (ModelPackage.load(args.baseline).config["card"]["tuning"]["score"]
+                  if args.baseline else None)
+    with tempfile.TemporaryDirectory(prefix="cellrt-build-") as tmp_dir:
+        return _build(args, Path(tmp_dir) / f"{args.name}.cellrt", base_score)
 
+
+def _build(args: argparse.Namespace, tmp: Path, base_score: float | None) -> int:
     out = Path(args.out) if args.out else ZOO / f"{args.name}.cellrt"
-    tmp = Path(tempfile.mkdtemp(prefix="cellrt-build-")) / f"{args.name}.cellrt"
     card = {"description": args.description, "data": str(Path(args.data).name),
             "data_licence": args.licence, "trained_on_splits": _trained_splits(args.checkpoint),
             "postprocess_tuned_on": "val", "train_command": args.train_command}
@@ -61,10 +67,9 @@ def main(argv=None) -> int:
     best, tuning = tune(tmp, args.data, "val")
     card["tuning"] = tuning
     print(f"val tuning score {tuning['score']} with {best.to_dict()}")
-    if args.baseline:
+    if base_score is not None:
         # Choosing between candidates on the test split would make its numbers optimistic, so
         # the choice is made here, on val, before the test split is touched.
-        base_score = ModelPackage.load(args.baseline).config["card"]["tuning"]["score"]
         if tuning["score"] <= base_score:
             print(f"not better than {args.baseline} on val ({tuning['score']} <= {base_score}): "
                   "nothing written")
