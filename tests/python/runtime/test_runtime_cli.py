@@ -36,8 +36,11 @@ def test_export_then_segment_with_the_package(tmp_path):
     x = np.random.default_rng(0).random((2, 1, 96, 128), np.float32)
     a = create_backend(new, "onnxruntime").run(x)
     b = create_backend(shipped, "onnxruntime").run(x)
+    # Re-exporting folds the branches again in fp32 on this machine's CPU, whose accumulation order
+    # may differ from the one that built the shipped graph: a few ulps (relative ~3e-6 was seen on
+    # distances of 5-8 px), so the bound is relative as well as absolute.
     for k in a:
-        np.testing.assert_allclose(a[k], b[k], atol=1e-5)
+        np.testing.assert_allclose(a[k], b[k], rtol=1e-5, atol=1e-5)
     proc = run_cli("segment", EXAMPLES / "dsb_fluo_1.png", "-o", tmp_path / "seg", "--model", out,
                    "--backend", "onnxruntime")
     assert proc.returncode == 0, proc.stderr
