@@ -1,5 +1,6 @@
 """Build a shipped model package from a training checkpoint:
-export the deploy graph -> tune post-processing on the val split -> score on the test split ->
+export the deploy graph -> tune post-processing, then the small-nuclei upscale rule, on the val
+split -> score on the test split ->
 write the package (with its model card: data, licence, training command, metrics) into
 python/cellrt/zoo/NAME.cellrt.
 
@@ -20,7 +21,7 @@ from cellrt.export.package import package_from_checkpoint
 from cellrt.pipeline.evaluate import evaluate, print_report
 from cellrt.pipeline.postprocess import PostprocessParams
 from cellrt.runtime.package import ZOO, ModelPackage
-from cellrt.train.tune import tune
+from cellrt.train.tune import tune, tune_upscale
 
 
 def _trained_splits(checkpoint: str) -> list[str]:
@@ -65,8 +66,14 @@ def _build(args: argparse.Namespace, tmp: Path, base_score: float | None) -> int
     package_from_checkpoint(args.checkpoint, tmp, postprocess=untuned,
                             card=card, **common)
     best, tuning = tune(tmp, args.data, "val")
+    package_from_checkpoint(args.checkpoint, tmp, postprocess=best.to_dict(), card=card, **common)
+    upscale = tune_upscale(tmp, args.data, "val")
+    tuning["upscale"] = upscale
+    tuning["score"] = upscale["score"]
     card["tuning"] = tuning
-    print(f"val tuning score {tuning['score']} with {best.to_dict()}")
+    common["upscale"] = {"below_median_area": upscale["below_median_area"],
+                         "factor": upscale["factor"]}
+    print(f"val tuning score {tuning['score']} with {best.to_dict()}, upscale {upscale}")
     if base_score is not None:
         # Choosing between candidates on the test split would make its numbers optimistic, so
         # the choice is made here, on val, before the test split is touched.

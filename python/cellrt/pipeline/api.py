@@ -15,17 +15,18 @@ _LOCK = threading.Lock()
 
 
 def get_engine(model: str | Path = "nuclei-fluo", backend: str = "auto", threads: int = 0,
-               tile_size: int | None = None) -> Engine:
+               tile_size: int | None = None, upscale: bool = True) -> Engine:
     """An Engine for these settings, created once per process and shared (it is thread-safe)."""
-    key = (str(model), backend, threads, tile_size)
+    key = (str(model), backend, threads, tile_size, upscale)
     with _LOCK:
         if key not in _CACHE:
-            _CACHE[key] = Engine(model, backend=backend, threads=threads, tile_size=tile_size)
+            _CACHE[key] = Engine(model, backend=backend, threads=threads, tile_size=tile_size,
+                                 upscale=upscale)
         return _CACHE[key]
 
 
 def segment(image: np.ndarray, model: str | Path = "nuclei-fluo", tile_size: int | None = None,
-            threads: int = 0, backend: str = "auto") -> SegmentResult:
+            threads: int = 0, backend: str = "auto", upscale: bool = True) -> SegmentResult:
     """Segment every nucleus of one image.
 
     image: (H, W) gray or (H, W, 3) RGB array, any of uint8/uint16/int/float (finite).
@@ -33,6 +34,9 @@ def segment(image: np.ndarray, model: str | Path = "nuclei-fluo", tile_size: int
     tile_size: core tile side in pixels (None: the model's default; 0: whole image at once).
     backend: "auto" (fastest accurate backend here, measured once and cached), "onnxruntime",
     "openvino", "torch" or "tensorrt".
+    upscale: apply the model's small-nuclei rule (a second pass at 2x when the first pass finds
+    nuclei of median area below the model's tuned threshold; cellrt.pipeline.upscale); False:
+    always one pass.
     Returns labels (H, W) int32 numbered 1..N in raster order, and the object table.
     """
-    return get_engine(model, backend, threads, tile_size).segment(image)
+    return get_engine(model, backend, threads, tile_size, upscale).segment(image)

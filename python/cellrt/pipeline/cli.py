@@ -18,11 +18,18 @@ def add_parsers(sub) -> None:
     p.add_argument("--model", default="nuclei-fluo", help="shipped model name or .cellrt file")
     p.add_argument("--tile-size", type=int, default=None, help="tile core side in pixels")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
+    add_upscale_argument(p)
     add_backend_argument(p)
     p.set_defaults(func=run_segment)
     d = sub.add_parser("demo", help="segment a shipped example and score it against its label")
     d.add_argument("-o", "--outdir", default="cellrt-demo", help="output folder")
     d.set_defaults(func=run_demo)
+
+
+def add_upscale_argument(p) -> None:
+    p.add_argument("--no-upscale", dest="upscale", action="store_false",
+                   help="one pass per image: skip the model's second pass at 2x for images of "
+                        "small nuclei (cellrt.pipeline.upscale)")
 
 
 def add_backend_argument(p, multiple: bool = False) -> None:
@@ -68,7 +75,7 @@ def run_segment(args: argparse.Namespace) -> int:
         raise ValueError(f"--tile-size must be >= 0, got {args.tile_size}")
     files, errors = collect_inputs(args.inputs)
     # A bad model or backend fails once, before any file.
-    engine = get_engine(args.model, args.backend, args.threads, args.tile_size)
+    engine = get_engine(args.model, args.backend, args.threads, args.tile_size, args.upscale)
     for e in errors:
         print(f"cellrt segment: error: {e}", file=sys.stderr)
     failed = len(errors)
@@ -85,7 +92,8 @@ def run_segment(args: argparse.Namespace) -> int:
             print(f"cellrt segment: error: {f}: {exc}", file=sys.stderr)
             failed += 1
         else:
-            extra = f", {res.cut_objects} cut by the tile halo" if res.cut_objects else ""
+            extra = f", segmented at {res.scale}x (small nuclei)" if res.scale > 1 else ""
+            extra += f", {res.cut_objects} cut by the tile halo" if res.cut_objects else ""
             print(f"{f}: {res.count} objects{extra}")
     return 1 if failed else 0
 

@@ -37,6 +37,7 @@ from cellrt.pipeline.segment import (
     tile_maps,
 )
 from cellrt.pipeline.tiling import Tile
+from cellrt.pipeline.upscale import UpscaleRule, enlarge, scaled_params, shrink
 from cellrt.runtime.backends import create_backend
 from cellrt.runtime.package import ModelPackage
 
@@ -76,13 +77,15 @@ class Engine:
     or "fp32" / "bf16" / "fp16". threads: network threads (0: the backend's default).
     tile_size: core tile side (None: the model's default; 0: whole image). batch_size: tiles per
     network call. workers: post-processing threads in segment_many. streams: concurrent
-    network calls in segment_many.
+    network calls in segment_many. upscale: apply the package's small-nuclei rule (a second pass
+    at a larger scale, cellrt.pipeline.upscale); False keeps every image to one pass, for a fixed
+    per-frame cost.
     """
 
     def __init__(self, model: str | Path = "nuclei-fluo", backend: str = "auto",
                  precision: str = "auto", threads: int = 0, tile_size: int | None = None,
                  batch_size: int = 8, workers: int = 2, streams: int = 1,
-                 device: str | None = None):
+                 device: str | None = None, upscale: bool = True):
         if batch_size < 1:
             raise ValueError(f"Engine: batch_size must be >= 1, got {batch_size}")
         if workers < 1:
@@ -93,6 +96,7 @@ class Engine:
             raise ValueError(f"Engine: tile_size must be >= 0 or None, got {tile_size}")
         self.package = ModelPackage.load(model)
         self.config = self.package.config
+        self.upscale = UpscaleRule.from_config(self.config) if upscale else None
         self.selection = None
         if backend == "auto":
             if precision != "auto":
@@ -175,17 +179,31 @@ class Engine:
             for i in range(0, len(tiles), self.batch_size):
                 yield tiles[i:i + self.batch_size]
 
-    # -- public -------------------------------------------------------------------------------
-
-    def segment(self, image) -> SegmentResult:
-        """Segment one image: an (H, W) or (H, W, 3) array, or an image file path."""
-        prep = self._prepare(image)
+    def _run(self, prep: Prepared) -> SegmentResult:
         for tiles in self._batches(prep):
             out, seconds = self._network([(prep, t) for t in tiles])
             prep.timings["network"] = prep.timings.get("network", 0.0) + seconds
             for i, tile in enumerate(tiles):
                 postprocess_tile(prep, tile, tile_maps(out, i, tile))
         return stitch(prep)
+
+    def _rescaled(self, result: SegmentResult, prep: Prepared) -> SegmentResult:
+        """The first pass's result, or the second pass's at a larger scale when the upscale rule
+        asks for it; timings add up both passes."""
+        factor = self.upscale.factor_for(result) if self.upscale is not None else 1
+        if factor == 1:
+            return result
+        big = self._run(prepare(enlarge(prep.raw, factor), self.config, self.tile_size,
+                                scaled_params(prep.params, factor), timings=result.timings))
+        with StageClock(big.timings)("stitch"):
+            return shrink(big, prep.raw, factor)
+
+    # -- public -------------------------------------------------------------------------------
+
+    def segment(self, image) -> SegmentResult:
+        """Segment one image: an (H, W) or (H, W, 3) array, or an image file path."""
+        prep = self._prepare(image)
+        return self._rescaled(self._run(prep), prep)
 
     def segment_many(self, images: Iterable, batch_size: int | None = None,
                      errors: str = "raise", lookahead: int | None = None
@@ -314,7 +332,8 @@ class _Pipeline:
             raise job.error
         if job.failure is not None:
             raise job.failure
-        return stitch(job.prep)
+        # The second pass of an upscaled image runs here, in order, on the calling thread.
+        return self.engine._rescaled(stitch(job.prep), job.prep)
 
     def _admit_ready(self) -> int:
         """Admit, in input order, every image whose preparation has finished; how many."""

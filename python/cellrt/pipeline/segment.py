@@ -27,6 +27,7 @@ class SegmentResult:
     class_names: list[str] = field(default_factory=list)
     cut_objects: int = 0  # foreground components larger than the tile halo (kept, but clipped)
     timings: dict = field(default_factory=dict)  # stage -> seconds spent on this image
+    scale: int = 1  # > 1: segmented at this factor (cellrt.pipeline.upscale), labels at 1x
 
     @property
     def count(self) -> int:
