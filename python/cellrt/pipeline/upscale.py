@@ -66,9 +66,11 @@ def enlarge(raw: np.ndarray, factor: int) -> np.ndarray:
 
 
 def scaled_params(params: PostprocessParams, factor: int) -> PostprocessParams:
-    """Post-processing for the enlarged image: the pixel-area limits grow by factor^2."""
-    return replace(params, min_size=params.min_size * factor * factor,
-                   min_marker_size=params.min_marker_size * factor * factor)
+    """Post-processing for the enlarged image: the instance-area limit grows by factor^2. The
+    marker limit stays: a vote-density marker's size is set by the spread of the predicted
+    centres and vote_sigma, not by the nucleus (on dsb2018 val, scaling it too cost 0.004 of
+    AP@0.5 at 2x)."""
+    return replace(params, min_size=params.min_size * factor * factor)
 
 
 def shrink_labels(big_labels: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
