@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cellrt.export.package import package_from_checkpoint
 from cellrt.pipeline.evaluate import evaluate, print_report
-from cellrt.pipeline.postprocess import PostprocessParams
+from cellrt.pipeline.postprocess import MARKER_RULES, PostprocessParams
 from cellrt.runtime.package import ZOO, ModelPackage
 from cellrt.train.tune import tune, tune_upscale
 
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     p.add_argument("--object-halo", type=int, default=96)
     p.add_argument("--description", default="")
     p.add_argument("--out", default="", help="package path (default: the zoo's NAME.cellrt)")
-    p.add_argument("--markers", default="votes", choices=["votes", "centerness"],
+    p.add_argument("--markers", default="votes", choices=MARKER_RULES,
                    help="marker rule whose parameters are tuned (cellrt.pipeline.postprocess)")
     p.add_argument("--baseline", default="",
                    help="package (name or path) whose val tuning score this model must beat; "

@@ -14,6 +14,16 @@ where two touching nuclei meet (there one of each distance pair is ~1 pixel); fl
   Measured with the same networks, each rule's parameters tuned on the val split, scored on
   the test split: dsb2018 fluorescence AP@0.5 0.789 -> 0.802 (PQ 0.765 -> 0.772); CoNSeP PQ
   0.372 -> 0.395 (mPQ+ 0.263 -> 0.276).
+* ``"vote_maxima"``: the same density, but a cluster above ``vote_threshold`` seeds one marker
+  per peak that rises at least ``vote_h`` votes per pixel above the saddle to any higher peak of
+  its cluster and above the background (density 0): the h-maxima of the density restricted to
+  its clusters. Two touching nuclei whose vote clusters join above the threshold keep two
+  markers if the dip between their centres is deep enough. The background floor drops clusters
+  whose peak is below ``vote_h``; their pixels join a neighbour or, alone, are dropped. Clusters
+  never see each other, so a tile with a halo wider than a cluster gives the markers of the
+  whole image. Measured on the val splits (cached dense maps of the shipped networks, each rule
+  tuned): dsb2018 0.7794 -> 0.7829, CoNSeP 0.3633 -> 0.382 (mean of AP@0.5 and PQ); CoNSeP's
+  val error breakdown had merged neighbours as its largest error (574 of 1062 unmatched truths).
 * ``"centerness"``: centerness above ``marker_threshold``, the rule of the first packages
   (the default, so their configs keep their meaning).
 """
@@ -27,7 +37,7 @@ import numpy as np
 from cellrt import ops
 from cellrt.train.targets import centerness
 
-MARKER_RULES = ("centerness", "votes")
+MARKER_RULES = ("centerness", "votes", "vote_maxima")
 
 
 @dataclass
@@ -37,9 +47,10 @@ class PostprocessParams:
     min_marker_size: int = 3  # markers smaller than this (pixels) are noise
     min_size: int = 8  # instances smaller than this (pixels) are dropped
     connectivity: int = 1
-    markers: str = "centerness"  # marker rule: "centerness" or "votes" (module docstring)
+    markers: str = "centerness"  # marker rule, one of MARKER_RULES (module docstring)
     vote_sigma: float = 2.0  # pixels: Gaussian smoothing of the vote density
     vote_threshold: float = 1.0  # smoothed votes per pixel above which a pixel seeds a marker
+    vote_h: float = 2.0  # "vote_maxima": votes per pixel a peak must rise above its surroundings
 
     def __post_init__(self):
         if self.markers not in MARKER_RULES:
@@ -47,6 +58,8 @@ class PostprocessParams:
                              f"got {self.markers!r}")
         if not self.vote_sigma > 0:
             raise ValueError(f"post-processing: vote_sigma must be > 0, got {self.vote_sigma}")
+        if not self.vote_h > 0:
+            raise ValueError(f"post-processing: vote_h must be > 0, got {self.vote_h}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,10 +86,16 @@ def instances_from_maps(fg_prob: np.ndarray, dist: np.ndarray, type_prob: np.nda
     mask = fg_prob > params.fg_threshold
     cent = centerness(dist)
     cent[~mask] = 0.0
-    seeds = (_vote_peaks(dist, mask, params) if params.markers == "votes"
-             else cent > params.marker_threshold)
-    markers = ops.label(seeds, connectivity=params.connectivity)
-    markers = ops.remove_small_objects(markers, params.min_marker_size)
+    if params.markers == "vote_maxima":
+        # Peaks are single pixels (or plateaus); min_marker_size would delete them. Diagonal
+        # neighbours on one plateau are one peak.
+        density = _vote_density(dist, mask, params)
+        markers = ops.label(density_maxima(density, mask, params), connectivity=2)
+    else:
+        seeds = (_vote_clusters(_vote_density(dist, mask, params), mask, params)
+                 if params.markers == "votes" else cent > params.marker_threshold)
+        markers = ops.label(seeds, connectivity=params.connectivity)
+        markers = ops.remove_small_objects(markers, params.min_marker_size)
     labels = ops.watershed(-cent, markers, mask=mask, connectivity=params.connectivity)
     labels = ops.remove_small_objects(labels, params.min_size)
     labels = ops.relabel_sequential(ops.fill_holes(labels))
@@ -96,13 +115,46 @@ def instances_from_maps(fg_prob: np.ndarray, dist: np.ndarray, type_prob: np.nda
     return labels, table
 
 
-def _vote_peaks(dist: np.ndarray, mask: np.ndarray, params: PostprocessParams) -> np.ndarray:
-    """Foreground pixels where the smoothed centre-vote density exceeds the threshold."""
+def _vote_density(dist: np.ndarray, mask: np.ndarray, params: PostprocessParams) -> np.ndarray:
+    """Centre votes per pixel, smoothed by a Gaussian of vote_sigma pixels."""
     import cv2
 
     votes = ops.boundary_votes(dist, mask).astype(np.float32)
     # Kernel size 0: OpenCV derives it from sigma (+-4 sigma for float input). The tile halo
     # (object_halo, 96 px in the shipped packages) is far wider, so the density of every pixel
     # that can seed an owned instance is the same in a tile as in the whole image.
-    density = cv2.GaussianBlur(votes, (0, 0), params.vote_sigma, borderType=cv2.BORDER_REFLECT)
+    return cv2.GaussianBlur(votes, (0, 0), params.vote_sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def _vote_clusters(density: np.ndarray, mask: np.ndarray, params: PostprocessParams) -> np.ndarray:
+    """Foreground pixels where the smoothed centre-vote density exceeds the threshold."""
     return (density > params.vote_threshold) & mask
+
+
+def density_maxima(density: np.ndarray, mask: np.ndarray, params: PostprocessParams) -> np.ndarray:
+    """The h-maxima (h = vote_h) of a vote density restricted to its clusters (vote_threshold),
+    over a floor of 0: pixels of peaks that rise at least h above every path to a higher value."""
+    density = density.astype(np.float64)
+    clusters = _vote_clusters(density, mask, params)
+    g = np.where(clusters, density, 0.0)
+    rec = reconstruct_by_dilation(np.maximum(g - params.vote_h, 0.0), g)
+    # g - rec is exactly h at a peak in exact arithmetic; the tolerance absorbs the rounding of
+    # (g - h) and keeps float noise on a plateau from making or breaking a peak.
+    return clusters & (g - rec >= params.vote_h - 1e-9 * max(1.0, float(g.max(initial=0.0))))
+
+
+def reconstruct_by_dilation(seed: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Grey-level morphological reconstruction by dilation (8-connected) of `seed` under
+    `limit` (seed <= limit, same shape, float): seed dilated and clipped by limit until stable.
+    Each step propagates one pixel, so the cost is the widest vote cluster's geodesic radius in
+    3x3 dilations over the image (a few tens of steps for nuclei)."""
+    import cv2
+
+    kernel = np.ones((3, 3), np.uint8)
+    rec = np.minimum(seed, limit)
+    while True:
+        # cv2.dilate pads with the minimum (BORDER_CONSTANT), so the image edge adds nothing.
+        grown = np.minimum(cv2.dilate(rec, kernel), limit)
+        if np.array_equal(grown, rec):
+            return rec
+        rec = grown

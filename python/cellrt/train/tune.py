@@ -24,6 +24,13 @@ GRIDS = {
         "vote_threshold": [0.5, 0.75, 1.0, 1.5, 2.0],
         "min_size": [8, 16, 32, 48],
     },
+    "vote_maxima": {
+        "fg_threshold": [0.4, 0.5, 0.6],
+        "vote_sigma": [1.5, 2.0, 2.5],
+        "vote_threshold": [0.5, 1.0, 1.5],
+        "vote_h": [1.0, 1.5, 2.0, 3.0],
+        "min_size": [16, 32, 48],
+    },
 }
 
 
@@ -36,8 +43,10 @@ def _maps(backend, config: dict, image: np.ndarray):
 
 
 def tune(package_path: str | Path, data: str | Path, split: str = "val",
-         grid: dict | None = None, log=print) -> tuple[PostprocessParams, dict]:
-    """Grid search; the objective is the mean of pooled AP@0.5 and PQ on `split`."""
+         grid: dict | None = None, log=print,
+         markers: str | None = None) -> tuple[PostprocessParams, dict]:
+    """Grid search; the objective is the mean of pooled AP@0.5 and PQ on `split`. `markers`
+    tunes that marker rule instead of the package's (its other parameters are the start)."""
     import tifffile
 
     from cellrt.io.images import read_image
@@ -56,6 +65,8 @@ def tune(package_path: str | Path, data: str | Path, split: str = "val",
         truth = tifffile.imread(root / "labels" / f"{sid}.tif")
         cached.append((truth, _maps(backend, pkg.config, read_image(image_path(root, sid)))))
     base = PostprocessParams.from_dict(pkg.config["postprocess"])
+    if markers is not None:
+        base = replace(base, markers=markers)
     grid = grid or GRIDS[base.markers]
     best, best_score, results = base, -1.0, {}
     for values in itertools.product(*grid.values()):

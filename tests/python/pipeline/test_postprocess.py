@@ -1,5 +1,6 @@
 """Boundary-regression post-processing on exact maps (the targets the network is trained on):
-both marker rules recover the instances; parameters are validated; configs written before the
+every marker rule recovers the instances; the h-maxima of a vote density agree with
+scikit-image's and split joined clusters only at a deep enough dip; parameters are validated; configs written before the
 marker rule existed keep their meaning."""
 
 from __future__ import annotations
@@ -7,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cellrt.pipeline.postprocess import PostprocessParams, instances_from_maps
+from cellrt.pipeline.postprocess import (PostprocessParams, density_maxima, instances_from_maps,
+                                         reconstruct_by_dilation)
 from cellrt.train.targets import boundary_distances
 
 
@@ -36,7 +38,7 @@ def _matched(truth, pred, iou=0.8):
 TRUTH = _discs(96, 128, [(30, 30, 12), (30, 52, 10), (48, 40, 9), (70, 95, 14), (15, 100, 5)])
 
 
-@pytest.mark.parametrize("rule", ["votes", "centerness"])
+@pytest.mark.parametrize("rule", ["votes", "vote_maxima", "centerness"])
 def test_exact_maps_give_back_the_instances(rule):
     params = PostprocessParams(markers=rule, min_size=8)
     fg = (TRUTH > 0).astype(np.float32)
@@ -55,11 +57,52 @@ def test_votes_mark_each_touching_nucleus_once_with_a_tolerant_threshold():
     assert _matched(TRUTH, labels) == TRUTH.max() == labels.max()
 
 
+def _bumps(spec, shape=(64, 96)):
+    """A density of Gaussian bumps (y, x, height, sigma)."""
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    d = np.zeros(shape)
+    for y, x, height, s in spec:
+        d += height * np.exp(-((yy - y) ** 2 + (xx - x) ** 2) / (2 * s * s))
+    return d
+
+
+def test_reconstruction_matches_scikit_image():
+    skm = pytest.importorskip("skimage.morphology")
+    rng = np.random.default_rng(0)
+    limit = _bumps([(20, 20, 5, 6), (30, 60, 3, 9), (50, 30, 4, 4)]) + rng.random((64, 96))
+    seed = np.maximum(limit - 1.5, 0)
+    expected = skm.reconstruction(seed, limit, method="dilation", footprint=np.ones((3, 3)))
+    np.testing.assert_allclose(reconstruct_by_dilation(seed, limit), expected, rtol=0, atol=1e-12)
+
+
+def test_density_maxima_split_joined_clusters_at_a_deep_enough_dip():
+    skm = pytest.importorskip("skimage.morphology")
+    # Two bumps 12 px apart join far above the threshold; the lower one dips ~1.6 votes per
+    # pixel before the higher. An isolated bump of height 0.8 is above the threshold but below
+    # every h tried.
+    density = _bumps([(30, 30, 5, 4), (30, 42, 4.8, 4), (30, 80, 0.8, 3)])
+    mask = np.ones(density.shape, bool)
+    saddle = density[30, 36]
+    assert 1.0 < density[30, 42] - saddle < 2.0
+    for h, n_peaks in [(1.0, 2), (2.0, 1)]:
+        params = PostprocessParams(markers="vote_maxima", vote_threshold=0.5, vote_h=h)
+        peaks = density_maxima(density, mask, params)
+        assert peaks.sum() == n_peaks and peaks[30, 30]
+        # Where some peak rises h above the background, scikit-image's global h-maxima agree.
+        np.testing.assert_array_equal(peaks, skm.h_maxima(density, h).astype(bool)
+                                      & (density > 0.5))
+        # No peak outside the clusters (mask) or below the threshold.
+        assert not density_maxima(density, np.zeros_like(mask), params).any()
+
+
 def test_parameters_are_validated_and_old_configs_mean_centerness():
-    with pytest.raises(ValueError, match=r"markers must be one of \['centerness', 'votes'\], got 'peaks'"):
+    with pytest.raises(ValueError, match=r"markers must be one of \['centerness', 'votes', 'vote_maxima'\], "
+                       r"got 'peaks'"):
         PostprocessParams(markers="peaks")
     with pytest.raises(ValueError, match=r"vote_sigma must be > 0, got 0"):
         PostprocessParams.from_dict({"markers": "votes", "vote_sigma": 0})
+    with pytest.raises(ValueError, match=r"vote_h must be > 0, got -1"):
+        PostprocessParams(markers="vote_maxima", vote_h=-1)
     with pytest.raises(ValueError, match=r"unknown parameters \['marker_rule'\]"):
         PostprocessParams.from_dict({"marker_rule": "votes"})
     old = {"fg_threshold": 0.6, "marker_threshold": 0.7, "min_marker_size": 3, "min_size": 32,

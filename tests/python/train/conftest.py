@@ -1,4 +1,5 @@
-"""Datasets in the shared/data layout, built from the committed examples, for training tests."""
+"""Datasets in the shared/data layout, built from the committed examples, and shipped packages
+with a chosen val score, for training and tuning tests."""
 
 import json
 import shutil
@@ -19,3 +20,14 @@ def example_dataset(root: Path, split: dict[str, list[str]]) -> Path:
         shutil.copy(EXAMPLES / f"dsb_fluo_{i}_labels.tif", d / "labels" / f"e{i}.tif")
     (d / "split.json").write_text(json.dumps(split))
     return d
+
+
+def package_with_score(path: Path, score: float, model: str = "nuclei-fluo") -> Path:
+    """A copy of a shipped package whose card claims val tuning score `score`."""
+    from cellrt.runtime.package import ModelPackage, write_package
+
+    pkg = ModelPackage.load(model)
+    config = json.loads(json.dumps(pkg.config))
+    config.pop("format_version", None)
+    config["card"]["tuning"]["score"] = score
+    return write_package(path, config, pkg.onnx_bytes, pkg.weights)

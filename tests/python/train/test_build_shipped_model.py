@@ -1,17 +1,16 @@
 """tools/build_shipped_model.py: a candidate replaces a shipped model only when it beats it on val,
 and the choice is made before the test split is scored."""
 
-import json
 from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from cellrt.runtime.package import ModelPackage, write_package  # noqa: E402
+from cellrt.runtime.package import ModelPackage  # noqa: E402
 from tools.build_shipped_model import main as build  # noqa: E402
 
-from .conftest import example_dataset  # noqa: E402
+from .conftest import example_dataset, package_with_score  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +26,6 @@ def candidate(tmp_path_factory):
     return data, root / "run" / "last.pt"
 
 
-def _baseline_with_score(path: Path, score: float) -> Path:
-    pkg = ModelPackage.load("nuclei-fluo")
-    config = json.loads(json.dumps(pkg.config))
-    config["card"]["tuning"]["score"] = score
-    return write_package(path, config, pkg.onnx_bytes, pkg.weights)
-
-
 def _build(candidate, out: Path, baseline: Path) -> int:
     data, ckpt = candidate
     return build(["--checkpoint", str(ckpt), "--name", "nuclei-fluo", "--data", str(data),
@@ -43,7 +35,7 @@ def _build(candidate, out: Path, baseline: Path) -> int:
 
 def test_candidate_not_better_on_val_writes_nothing(candidate, tmp_path, capsys):
     out = tmp_path / "new.cellrt"
-    assert _build(candidate, out, _baseline_with_score(tmp_path / "base.cellrt", 1.0)) == 1
+    assert _build(candidate, out, package_with_score(tmp_path / "base.cellrt", 1.0)) == 1
     text = capsys.readouterr().out
     assert "not better than" in text and "nothing written" in text
     assert "metrics_test" not in text  # the test split was never scored
@@ -52,7 +44,7 @@ def test_candidate_not_better_on_val_writes_nothing(candidate, tmp_path, capsys)
 
 def test_candidate_better_on_val_is_scored_on_test_and_written(candidate, tmp_path, capsys):
     out = tmp_path / "new.cellrt"
-    assert _build(candidate, out, _baseline_with_score(tmp_path / "base.cellrt", -1.0)) == 0
+    assert _build(candidate, out, package_with_score(tmp_path / "base.cellrt", -1.0)) == 0
     assert "better than" in capsys.readouterr().out
     card = ModelPackage.load(out).config["card"]
     assert card["tuning"]["split"] == "val" and card["metrics_test"]["all"]["images"] == 1
