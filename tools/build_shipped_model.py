@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     p.add_argument("--object-halo", type=int, default=96)
     p.add_argument("--description", default="")
     p.add_argument("--out", default="", help="package path (default: the zoo's NAME.cellrt)")
-    p.add_argument("--markers", default="votes", choices=MARKER_RULES,
+    p.add_argument("--markers", default="vote_maxima", choices=MARKER_RULES,
                    help="marker rule whose parameters are tuned (cellrt.pipeline.postprocess)")
     p.add_argument("--baseline", default="",
                    help="package (name or path) whose val tuning score this model must beat; "

@@ -56,6 +56,7 @@ def test_agreement_gate_excludes_reduced_precision(monkeypatch):
     if "bf16" not in backend_status()["openvino"]["precisions"]:
         pytest.skip("no bf16 backend here")
     monkeypatch.setattr(auto, "MIN_AGREEMENT", 1.01)  # no candidate can agree more than fully
+    monkeypatch.setattr(auto, "MAX_AP_DROP", 2.0)  # so only the agreement gate can fire
     sel = auto.measure(ModelPackage.load("nuclei-fluo"), threads=2)
     row = next(r for r in sel.measured if (r["backend"], r["precision"]) == ("openvino", "bf16"))
     assert "agree with fp32's at AP@0.5" in row["unusable"] and "network_ms" not in row
