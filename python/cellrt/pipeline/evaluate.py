@@ -65,7 +65,7 @@ def _summary(res, class_names: list[str]) -> dict:
 
 
 def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0,
-             backend: str = "auto", upscale: bool = True) -> dict:
+             backend: str = "auto", upscale: bool = True, flips: bool = False) -> dict:
     import tifffile
 
     from cellrt.io.images import read_image
@@ -74,7 +74,7 @@ def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0,
     from cellrt.train.data import image_path, read_split
 
     root = Path(data)
-    engine = get_engine(model, backend, threads, tile_size, upscale)
+    engine = get_engine(model, backend, threads, tile_size, upscale, flips)
     pkg = engine.package
     typed = "type_prob" in pkg.config.get("outputs", [])
     class_names = pkg.config.get("class_names", [])
@@ -103,14 +103,15 @@ def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0,
     seconds = time.perf_counter() - t0
     return {"model": pkg.name, "data": str(root), "split": split, "seconds": round(seconds, 1),
             "backend": engine.backend.name, "precision": engine.backend.precision,
-            "upscaled_images": upscaled,
+            "upscaled_images": upscaled, "flips": flips,
             "groups": {k: _summary(m.result(), class_names) for k, m in groups.items()}}
 
 
 def print_report(rep: dict) -> None:
     print(f"model {rep['model']} on {rep['data']} [{rep['split']}] ({rep['seconds']} s, "
           f"{rep.get('backend')} {rep.get('precision')}; {rep.get('upscaled_images', 0)} images "
-          "segmented again at a larger scale for small nuclei)")
+          "segmented again at a larger scale for small nuclei"
+          f"{'; maps averaged over 4 flips' if rep.get('flips') else ''})")
     cols = ["images", "objects_true", "objects_pred", "ap50", "ap50_mean_per_image", "pq", "dq",
             "sq", "aji", "aji_plus", "dice", "mpq_plus"]
     print(f"{'group':<18}" + "".join(f"{c[:12]:>13}" for c in cols))
@@ -124,7 +125,7 @@ def print_report(rep: dict) -> None:
 
 def run(args: argparse.Namespace) -> int:
     rep = evaluate(args.model, args.data, args.split, args.tile_size, args.threads, args.backend,
-                   args.upscale)
+                   args.upscale, args.flips)
     print_report(rep)
     if args.json:
         from cellrt.io.outputs import atomic_write_bytes
