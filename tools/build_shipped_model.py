@@ -1,6 +1,6 @@
 """Build a shipped model package from a training checkpoint:
-export the deploy graph -> tune post-processing, then the small-nuclei upscale rule, on the val
-split -> score on the test split ->
+export the deploy graph -> tune post-processing, then the small-nuclei upscale rule, then (with a
+type head) the class-prior correction, on the val split -> score on the test split ->
 write the package (with its model card: data, licence, training command, metrics) into
 python/cellrt/zoo/NAME.cellrt.
 
@@ -15,13 +15,14 @@ import argparse
 import json
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from cellrt.export.package import package_from_checkpoint
 from cellrt.pipeline.evaluate import evaluate, print_report
 from cellrt.pipeline.postprocess import MARKER_RULES, PostprocessParams
 from cellrt.runtime.package import ZOO, ModelPackage
-from cellrt.train.tune import tune, tune_upscale
+from cellrt.train.tune import tune, tune_type_weights, tune_upscale
 
 
 def _trained_splits(checkpoint: str) -> list[str]:
@@ -69,6 +70,11 @@ def _build(args: argparse.Namespace, tmp: Path, base_score: float | None) -> int
     package_from_checkpoint(args.checkpoint, tmp, postprocess=best.to_dict(), card=card, **common)
     upscale = tune_upscale(tmp, args.data, "val")
     tuning["upscale"] = upscale
+    if "type_prob" in ModelPackage.load(tmp).config.get("outputs", []):
+        # Classes last: they do not change the instances the stages before tuned.
+        found = tune_type_weights(tmp, args.data, "val")
+        tuning["type_weights"] = found
+        best = replace(best, type_weights=found["type_weights"])
     tuning["score"] = upscale["score"]
     card["tuning"] = tuning
     common["upscale"] = {"below_median_area": upscale["below_median_area"],

@@ -1,7 +1,7 @@
-"""Boundary-regression post-processing on exact maps (the targets the network is trained on):
-every marker rule recovers the instances; the h-maxima of a vote density agree with
-scikit-image's and split joined clusters only at a deep enough dip; parameters are validated; configs written before the
-marker rule existed keep their meaning."""
+"""Boundary-regression post-processing on exact maps (the targets the network is trained on): every
+marker rule recovers the instances; the h-maxima of a vote density agree with scikit-image's and
+split joined clusters only at a deep enough dip; parameters are validated; configs written
+before the marker rule existed keep their meaning."""
 
 from __future__ import annotations
 
@@ -95,9 +95,31 @@ def test_density_maxima_split_joined_clusters_at_a_deep_enough_dip():
         assert not density_maxima(density, np.zeros_like(mask), params).any()
 
 
+def test_type_weights_correct_the_class_vote():
+    # The type head leans slightly towards class 1 everywhere; weighting class 2 by 2 flips the
+    # vote of every instance, weighting it by 1 (or None) keeps it.
+    fg = (TRUTH > 0).astype(np.float32)
+    type_prob = np.stack([np.full(TRUTH.shape, 0.55, np.float32),
+                          np.full(TRUTH.shape, 0.45, np.float32)])
+    for weights, expected in [(None, 1), ((1.0, 1.0), 1), ((1.0, 2.0), 2)]:
+        params = PostprocessParams(markers="votes", min_size=8, type_weights=weights)
+        _, table = instances_from_maps(fg, boundary_distances(TRUTH), type_prob, params)
+        assert len(table["class"]) == TRUTH.max() and (np.asarray(table["class"]) == expected).all()
+    with pytest.raises(ValueError, match=r"type_weights has 3 values, the type head 2 classes"):
+        instances_from_maps(fg, boundary_distances(TRUTH), type_prob,
+                            PostprocessParams(type_weights=[1, 1, 1]))
+    for bad in ([1, -1], [], ["x"], [float("nan")]):
+        with pytest.raises(ValueError, match="type_weights must be finite numbers > 0"):
+            PostprocessParams(type_weights=bad)
+    # A config written to JSON (a list) reads back as the same parameters.
+    d = PostprocessParams(type_weights=(1.0, 2.0)).to_dict()
+    d["type_weights"] = list(d["type_weights"])
+    assert PostprocessParams.from_dict(d) == PostprocessParams(type_weights=(1.0, 2.0))
+
+
 def test_parameters_are_validated_and_old_configs_mean_centerness():
-    with pytest.raises(ValueError, match=r"markers must be one of \['centerness', 'votes', 'vote_maxima'\], "
-                       r"got 'peaks'"):
+    rules = r"\['centerness', 'votes', 'vote_maxima'\]"
+    with pytest.raises(ValueError, match=rf"markers must be one of {rules}, got 'peaks'"):
         PostprocessParams(markers="peaks")
     with pytest.raises(ValueError, match=r"vote_sigma must be > 0, got 0"):
         PostprocessParams.from_dict({"markers": "votes", "vote_sigma": 0})

@@ -1,6 +1,6 @@
-"""tools/retune_package.py: a package's post-processing is re-tuned on val for another marker
-rule (here the shipped one's predecessor, "votes"); it is replaced only when the val score beats its card's, and the test split is scored
-only then."""
+"""tools/retune_package.py: a package's post-processing is re-tuned on val for another marker rule
+(here the shipped one's predecessor, "votes"); it is replaced only when the val score beats its
+card's, and the test split is scored only then."""
 
 import json
 
