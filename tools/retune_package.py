@@ -18,6 +18,7 @@ import argparse
 import json
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from cellrt.pipeline.evaluate import evaluate, print_report
@@ -81,7 +82,8 @@ def _tune_segmentation(args, pkg, config: dict, tuning: dict, tmp: Path) -> list
         best, trial_tuning = tune(pkg.path, args.data, "val", markers=args.markers,
                                   grid=json.loads(args.grid) if args.grid else None)
         # Classes are tuned separately; a new marker rule keeps the class correction.
-        best.type_weights = PostprocessParams.from_dict(config["postprocess"]).type_weights
+        best = replace(best, type_weights=PostprocessParams.from_dict(
+            config["postprocess"]).type_weights)
         trial["postprocess"] = best.to_dict()
     write_package(tmp, trial, pkg.onnx_bytes, pkg.weights)
     rule = tune_upscale(tmp, args.data, "val") if "upscale" in args.stages else None

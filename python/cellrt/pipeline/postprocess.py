@@ -123,11 +123,7 @@ def instances_from_maps(fg_prob: np.ndarray, dist: np.ndarray, type_prob: np.nda
     labels = ops.watershed(-cent, markers, mask=mask, connectivity=params.connectivity)
     labels = ops.remove_small_objects(labels, params.min_size)
     labels = ops.relabel_sequential(ops.fill_holes(labels))
-    classes = None
-    if type_prob is not None:
-        votes = _weighted(type_prob, params.type_weights)
-        classes = (np.argmax(votes, axis=0) + 1).astype(np.int32)
-        classes[labels == 0] = 0
+    classes = None if type_prob is None else pixel_classes(labels, type_prob, params.type_weights)
     # One regionprops pass measures the image channels and the score (last channel) together.
     planes = [fg_prob.astype(np.float32)[..., None]]
     if intensity is not None:
@@ -140,13 +136,18 @@ def instances_from_maps(fg_prob: np.ndarray, dist: np.ndarray, type_prob: np.nda
     return labels, table
 
 
-def _weighted(type_prob: np.ndarray, weights) -> np.ndarray:
-    if weights is None:
-        return type_prob
-    if len(weights) != type_prob.shape[0]:
-        raise ValueError(f"post-processing: type_weights has {len(weights)} values, the type "
-                         f"head {type_prob.shape[0]} classes")
-    return type_prob * np.asarray(weights, np.float32)[:, None, None]
+def pixel_classes(labels: np.ndarray, type_prob: np.ndarray, weights=None) -> np.ndarray:
+    """Each instance pixel's vote, 1..K (0 on background): its most probable class after the
+    probabilities are multiplied by `weights` (PostprocessParams.type_weights). ops.regionprops
+    turns the votes into one class per instance (majority)."""
+    if weights is not None:
+        if len(weights) != type_prob.shape[0]:
+            raise ValueError(f"post-processing: type_weights has {len(weights)} values, the type "
+                             f"head {type_prob.shape[0]} classes")
+        type_prob = type_prob * np.asarray(weights, np.float32)[:, None, None]
+    classes = (np.argmax(type_prob, axis=0) + 1).astype(np.int32)
+    classes[labels == 0] = 0
+    return classes
 
 
 def _vote_density(dist: np.ndarray, mask: np.ndarray, params: PostprocessParams) -> np.ndarray:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cellrt.pipeline.postprocess import PostprocessParams, instances_from_maps
+from cellrt import ops
+from cellrt.pipeline.postprocess import PostprocessParams, instances_from_maps, pixel_classes
 
 # One grid per marker rule (cellrt.pipeline.postprocess): the parameters that rule reads.
 GRIDS = {
@@ -108,25 +109,25 @@ def tune_type_weights(package_path: str | Path, data: str | Path, split: str = "
     from cellrt.metrics import DatasetMetrics
 
     pkg, cached = _cached_maps(package_path, data, split, "tune_type_weights")
-    params = PostprocessParams.from_dict(pkg.config["postprocess"])
+    params = replace(PostprocessParams.from_dict(pkg.config["postprocess"]), type_weights=None)
     root = Path(data)
-    images = []  # (truth, true classes, dense maps)
+    images = []  # (truth, true classes, instance labels, type probabilities)
     counts = None
-    for sid, truth, maps in cached:
-        if maps[2] is None:
+    for sid, truth, (fg, dist, tp) in cached:
+        if tp is None:
             raise ValueError(f"tune_type_weights: {pkg.path} has no type head")
         true_classes = tifffile.imread(root / "classes" / f"{sid}.tif")
-        images.append((truth, true_classes, maps))
-        hits = np.bincount(true_classes[truth > 0].ravel(), minlength=maps[2].shape[0] + 1)[1:]
+        # The weights change only the classes: the instances are segmented once.
+        images.append((truth, true_classes, instances_from_maps(fg, dist, tp, params)[0], tp))
+        hits = np.bincount(true_classes[truth > 0].ravel(), minlength=tp.shape[0] + 1)[1:]
         counts = hits if counts is None else counts + hits
     k = len(counts)
     anchor = int(np.argmax(counts))
 
     def score(weights) -> float:
         dm = DatasetMetrics(thresholds=[0.5], classes=list(range(1, k + 1)))
-        weighted = replace(params, type_weights=weights)
-        for truth, true_classes, (fg, dist, tp) in images:
-            lab, table = instances_from_maps(fg, dist, tp, weighted)
+        for truth, true_classes, lab, tp in images:
+            table = ops.regionprops(lab, classes=pixel_classes(lab, tp, weights))
             lut = np.zeros(int(lab.max()) + 1, np.int64)
             lut[np.asarray(table["label"])] = table["class"]
             dm.add(truth, lab, true_classes=true_classes, pred_classes=lut)
