@@ -171,11 +171,21 @@ def density_maxima(density: np.ndarray, mask: np.ndarray, params: PostprocessPar
     over a floor of 0: pixels of peaks that rise at least h above every path to a higher value."""
     density = density.astype(np.float64)
     clusters = _vote_clusters(density, mask, params)
-    g = np.where(clusters, density, 0.0)
+    maxima = np.zeros_like(clusters)
+    rows, cols = np.nonzero(clusters.any(axis=1))[0], np.nonzero(clusters.any(axis=0))[0]
+    if rows.size == 0:
+        return maxima
+    # Outside the clusters' bounding box g is 0 and so is its reconstruction; working on the box
+    # alone is exact (0 is also what the dilation pads with, in effect) and cheaper on sparse
+    # images.
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    c = clusters[box]
+    g = np.where(c, density[box], 0.0)
     rec = reconstruct_by_dilation(np.maximum(g - params.vote_h, 0.0), g)
     # g - rec is exactly h at a peak in exact arithmetic; the tolerance absorbs the rounding of
     # (g - h) and keeps float noise on a plateau from making or breaking a peak.
-    return clusters & (g - rec >= params.vote_h - 1e-9 * max(1.0, float(g.max(initial=0.0))))
+    maxima[box] = c & (g - rec >= params.vote_h - 1e-9 * max(1.0, float(g.max(initial=0.0))))
+    return maxima
 
 
 def reconstruct_by_dilation(seed: np.ndarray, limit: np.ndarray) -> np.ndarray:

@@ -95,6 +95,21 @@ def test_density_maxima_split_joined_clusters_at_a_deep_enough_dip():
         assert not density_maxima(density, np.zeros_like(mask), params).any()
 
 
+def test_density_maxima_on_the_clusters_box_equals_the_whole_image():
+    # Clusters touching the top and right edges and one in the middle: the result computed on
+    # their bounding box must be the whole-image h-maxima, edges included.
+    density = _bumps([(0, 95, 5, 4), (6, 88, 4.2, 3), (30, 50, 3, 3), (30, 57, 2.5, 3)])
+    mask = density > 0.2
+    for h in (0.5, 1.0, 2.0):
+        params = PostprocessParams(markers="vote_maxima", vote_threshold=0.5, vote_h=h)
+        clusters = (density > 0.5) & mask
+        g = np.where(clusters, density, 0.0)
+        rec = reconstruct_by_dilation(np.maximum(g - h, 0.0), g)
+        whole = clusters & (g - rec >= h - 1e-9 * g.max())
+        assert whole.any()
+        np.testing.assert_array_equal(density_maxima(density, mask, params), whole)
+
+
 def test_type_weights_correct_the_class_vote():
     # The type head leans slightly towards class 1 everywhere; weighting class 2 by 2 flips the
     # vote of every instance, weighting it by 1 (or None) keeps it.
