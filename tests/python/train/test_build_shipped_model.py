@@ -48,3 +48,25 @@ def test_candidate_better_on_val_is_scored_on_test_and_written(candidate, tmp_pa
     assert "better than" in capsys.readouterr().out
     card = ModelPackage.load(out).config["card"]
     assert card["tuning"]["split"] == "val" and card["metrics_test"]["all"]["images"] == 1
+
+
+def test_typed_candidate_gets_class_weights_tuned_on_val(tmp_path):
+    # With a type head the build adds the class-prior correction, tuned on val, to the package's
+    # post-processing and its card.
+    data = example_dataset(tmp_path, {"train": ["e0"], "val": ["e1"], "test": ["e2"]}, classes=2)
+    from cellrt.cli import main
+
+    assert main(["train", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1",
+                 "--steps-per-epoch", "1", "--batch-size", "2", "--crop", "64", "--widths", "8",
+                 "16", "--num-classes", "2", "--val-split", "", "--threads", "1"]) == 0
+    out = tmp_path / "typed.cellrt"
+    assert build(["--checkpoint", str(tmp_path / "run" / "last.pt"), "--name", "typed",
+                  "--data", str(data), "--licence", "CC0-1.0", "--train-command", "cellrt train",
+                  "--class-names", "a", "b", "--out", str(out)]) == 0
+    config = ModelPackage.load(out).config
+    found = config["card"]["tuning"]["type_weights"]
+    # A one-epoch network may gain nothing from a correction: None (all 1) is then the answer.
+    assert found["type_weights"] is None or len(found["type_weights"]) == 2
+    assert found["score"] >= found["score_without"]
+    assert config["postprocess"]["type_weights"] == found["type_weights"]
+    assert config["class_names"] == ["a", "b"] and "type_prob" in config["outputs"]
