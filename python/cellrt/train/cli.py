@@ -22,7 +22,9 @@ def add_parser(sub) -> None:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--val-every", type=int, default=5)
+    p.add_argument("--val-every", type=int, default=5,
+                   help="validate every N epochs and after the last (N >= 1; for none: "
+                        "--val-split '')")
     p.add_argument("--bf16", action="store_true",
                    help="bf16 autocast (faster on CPUs with AVX512-BF16/AMX; fp32 losses)")
     p.add_argument("--balance-types", action="store_true",

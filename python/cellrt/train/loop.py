@@ -130,6 +130,10 @@ def train(model_cfg: RepSNetConfig, train_samples: list[Sample], out_dir: str | 
           validate: Callable[[RepSNet], dict] | None = None, val_every: int = 5) -> Path:
     """Train and return the path of the last checkpoint. `validate(model)` returns metrics
     (e.g. AP@0.5, PQ on the val split) reported every `val_every` epochs and at the end."""
+    # Checked before anything is written: a bad value would otherwise fail after the first epoch.
+    if isinstance(val_every, bool) or not isinstance(val_every, int) or val_every < 1:
+        raise ValueError(f"train: val_every must be an integer >= 1 (no validation: no val "
+                         f"split), got {val_every!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(cfg.threads)

@@ -63,6 +63,16 @@ def test_train_refuses_test_split(tiny_dataset, tmp_path, capsys):
     assert "refusing to train on the 'test' split" in capsys.readouterr().err
 
 
+def test_train_rejects_val_every_below_one_before_writing(tiny_dataset, tmp_path, capsys):
+    from cellrt.cli import main
+
+    out = tmp_path / "v"
+    rc = main(["train", "--data", str(tiny_dataset), "--out", str(out), "--val-every", "0"])
+    assert rc == 2
+    assert "val_every must be an integer >= 1" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_train_bf16_runs_and_is_recorded(tiny_dataset, tmp_path):
     out = tmp_path / "bf16"
     assert _train(tiny_dataset, out, 1, extra=["--bf16"]) == 0
