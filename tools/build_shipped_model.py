@@ -15,14 +15,13 @@ import argparse
 import json
 import sys
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from cellrt.export.package import package_from_checkpoint
-from cellrt.pipeline.evaluate import evaluate, print_report
 from cellrt.pipeline.postprocess import MARKER_RULES, PostprocessParams
 from cellrt.runtime.package import ZOO, ModelPackage
-from cellrt.train.tune import tune, tune_type_weights, tune_upscale
+from cellrt.train.tune_package import (editable_config, score_on_test, tune_classes,
+                                       tune_segmentation, write_trial)
 
 
 def _trained_splits(checkpoint: str) -> list[str]:
@@ -62,24 +61,21 @@ def _build(args: argparse.Namespace, tmp: Path, base_score: float | None) -> int
     card = {"description": args.description, "data": str(Path(args.data).name),
             "data_licence": args.licence, "trained_on_splits": _trained_splits(args.checkpoint),
             "postprocess_tuned_on": "val", "train_command": args.train_command}
-    common = dict(name=args.name, class_names=args.class_names, object_halo=args.object_halo)
-    untuned = PostprocessParams(markers=args.markers).to_dict()
-    package_from_checkpoint(args.checkpoint, tmp, postprocess=untuned,
-                            card=card, **common)
-    best, tuning = tune(tmp, args.data, "val")
-    package_from_checkpoint(args.checkpoint, tmp, postprocess=best.to_dict(), card=card, **common)
-    upscale = tune_upscale(tmp, args.data, "val")
-    tuning["upscale"] = upscale
-    if "type_prob" in ModelPackage.load(tmp).config.get("outputs", []):
+    # Exported once; every stage after this re-packs the same network with other parameters.
+    pkg = ModelPackage.load(package_from_checkpoint(
+        args.checkpoint, tmp.with_name("exported.cellrt"), name=args.name,
+        postprocess=PostprocessParams(markers=args.markers).to_dict(),
+        class_names=args.class_names, card=card, object_halo=args.object_halo))
+    config, tuning = tune_segmentation(pkg, editable_config(pkg), args.data, tmp)
+    if "type_prob" in config.get("outputs", []):
         # Classes last: they do not change the instances the stages before tuned.
-        found = tune_type_weights(tmp, args.data, "val")
+        found = tune_classes(pkg, config, args.data, tmp)
         tuning["type_weights"] = found
-        best = replace(best, type_weights=found["type_weights"])
-    tuning["score"] = upscale["score"]
+        config["postprocess"]["type_weights"] = found["type_weights"]
     card["tuning"] = tuning
-    common["upscale"] = {"below_median_area": upscale["below_median_area"],
-                         "factor": upscale["factor"]}
-    print(f"val tuning score {tuning['score']} with {best.to_dict()}, upscale {upscale}")
+    config["card"] = card
+    print(f"val tuning score {tuning['score']} with {config['postprocess']}, "
+          f"upscale {tuning['upscale']}")
     if base_score is not None:
         # Choosing between candidates on the test split would make its numbers optimistic, so
         # the choice is made here, on val, before the test split is touched.
@@ -88,13 +84,9 @@ def _build(args: argparse.Namespace, tmp: Path, base_score: float | None) -> int
                   "nothing written")
             return 1
         print(f"better than {args.baseline} on val ({tuning['score']} > {base_score})")
-    package_from_checkpoint(args.checkpoint, tmp, postprocess=best.to_dict(), card=card, **common)
-    # The card's numbers are the fp32 reference's (auto may pick a reduced precision per machine).
-    report = evaluate(tmp, args.data, "test", backend="onnxruntime")
-    print_report(report)
-    card["metrics_test"] = report["groups"]
+    card["metrics_test"] = score_on_test(pkg, config, args.data, tmp)
     out.parent.mkdir(parents=True, exist_ok=True)
-    package_from_checkpoint(args.checkpoint, out, postprocess=best.to_dict(), card=card, **common)
+    write_trial(pkg, config, out)
     print(json.dumps(card, indent=1)[:2000])
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     return 0

@@ -75,8 +75,7 @@ def export_onnx(net: RepSNet) -> bytes:
 
 def package_from_checkpoint(ckpt_path: str | Path, out: str | Path, *, name: str,
                             postprocess: dict, class_names: list[str], card: dict,
-                            object_halo: int = 96, tile: int = 1024,
-                            upscale: dict | None = None) -> Path:
+                            object_halo: int = 96, tile: int = 1024) -> Path:
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     net = deploy_model(ckpt)
     cfg = net.config
@@ -96,7 +95,6 @@ def package_from_checkpoint(ckpt_path: str | Path, out: str | Path, *, name: str
         "outputs": ["fg_prob", "dist"] + (["type_prob"] if cfg.num_classes else []),
         "model_config": cfg.to_dict(),
         "postprocess": postprocess,
-        **({"upscale": upscale} if upscale is not None else {}),
         "class_names": class_names,
         "card": card,
     }

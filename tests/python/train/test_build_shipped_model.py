@@ -46,8 +46,15 @@ def test_candidate_better_on_val_is_scored_on_test_and_written(candidate, tmp_pa
     out = tmp_path / "new.cellrt"
     assert _build(candidate, out, package_with_score(tmp_path / "base.cellrt", -1.0)) == 0
     assert "better than" in capsys.readouterr().out
-    card = ModelPackage.load(out).config["card"]
+    config = ModelPackage.load(out).config
+    card = config["card"]
     assert card["tuning"]["split"] == "val" and card["metrics_test"]["all"]["images"] == 1
+    # The package runs with what val chose: the tuned post-processing and upscale rule.
+    assert config["postprocess"] == {**card["tuning"]["best"], "type_weights": None}
+    rule = card["tuning"]["upscale"]
+    assert config["upscale"] == {"below_median_area": rule["below_median_area"],
+                                 "factor": rule["factor"]}
+    assert card["tuning"]["score"] == rule["score"]
 
 
 def test_typed_candidate_gets_class_weights_tuned_on_val(tmp_path):

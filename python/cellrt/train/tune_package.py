@@ -1,0 +1,71 @@
+"""The tuning stages of a model package, shared by tools/build_shipped_model.py (a new network)
+and tools/retune_package.py (a shipped one): on the val split, the post-processing, then with it
+the small-nuclei upscale rule, then (models with a type head) the class-prior correction; and the
+fp32 test score a model card records. Each stage reads a trial package written to `trial`, so
+the network runs through the same code as `cellrt segment`; the caller decides, on the val
+scores, what is kept, before the test split is scored."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import replace
+from pathlib import Path
+
+from cellrt.pipeline.postprocess import PostprocessParams
+from cellrt.runtime.package import ModelPackage, write_package
+from cellrt.train.tune import tune, tune_type_weights, tune_upscale
+
+
+def editable_config(pkg: ModelPackage) -> dict:
+    """A deep copy of the package's config without the format version (write_package adds it)."""
+    return copy.deepcopy({k: v for k, v in pkg.config.items() if k != "format_version"})
+
+
+def write_trial(pkg: ModelPackage, config: dict, trial: Path) -> Path:
+    """The package's network with `config`, at `trial`."""
+    return write_package(trial, config, pkg.onnx_bytes, pkg.weights)
+
+
+def tune_segmentation(pkg: ModelPackage, config: dict, data: str | Path, trial: Path, *,
+                      record: dict | None = None, postprocess: bool = True,
+                      upscale: bool = True, markers: str | None = None,
+                      grid: dict | None = None, log=print) -> tuple[dict, dict]:
+    """(a copy of `config` with the tuned "postprocess" and "upscale", its tuning record). The
+    record starts from `record` (e.g. the card's); its "score" is the val objective (mean of
+    pooled AP@0.5 and PQ) with every stage that ran. `markers` tunes that marker rule instead of
+    the package's; `grid` replaces the rule's grid (cellrt.train.tune.GRIDS)."""
+    config = copy.deepcopy(config)
+    record = dict(record or {})
+    if postprocess:
+        best, found = tune(pkg.path, data, "val", grid=grid, log=log, markers=markers)
+        # Classes are tuned by their own stage: a new marker rule keeps the class correction.
+        kept = PostprocessParams.from_dict(config["postprocess"]).type_weights
+        config["postprocess"] = replace(best, type_weights=kept).to_dict()
+        record = {**found, **({"type_weights": record["type_weights"]}
+                              if "type_weights" in record else {})}
+    if upscale:
+        rule = tune_upscale(write_trial(pkg, config, trial), data, "val", log=log)
+        config["upscale"] = {"below_median_area": rule["below_median_area"],
+                             "factor": rule["factor"]}
+        record["upscale"] = rule
+        record["score"] = rule["score"]
+    return config, record
+
+
+def tune_classes(pkg: ModelPackage, config: dict, data: str | Path, trial: Path, *,
+                 min_gain: float = 0.002, log=print) -> dict:
+    """The class-prior correction (tune_type_weights) on val with `config`'s post-processing:
+    {"type_weights" (None: no gain of min_gain), "score", "score_without"} in mPQ+."""
+    return tune_type_weights(write_trial(pkg, config, trial), data, "val", min_gain=min_gain,
+                             log=log)
+
+
+def score_on_test(pkg: ModelPackage, config: dict, data: str | Path, trial: Path) -> dict:
+    """Prints the test report of `config` and returns its groups, for the card's
+    "metrics_test". fp32 ONNX Runtime: the card's numbers are the reference precision's
+    (backend "auto" may pick a reduced one on some machines)."""
+    from cellrt.pipeline.evaluate import evaluate, print_report
+
+    report = evaluate(write_trial(pkg, config, trial), data, "test", backend="onnxruntime")
+    print_report(report)
+    return report["groups"]
