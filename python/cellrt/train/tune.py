@@ -96,14 +96,24 @@ def tune(package_path: str | Path, data: str | Path, split: str = "val",
 TYPE_WEIGHTS = [0.5, 0.7, 1.0, 1.4, 2.0, 4.0]
 
 
+# A class with fewer true instances than this in the tuning split keeps weight 1 and is left out
+# of the objective: its PQ there is noise (CoNSeP val holds 2 "other" nuclei against 384-865 of
+# each other class).
+MIN_CLASS_INSTANCES = 30
+
+
 def tune_type_weights(package_path: str | Path, data: str | Path, split: str = "val",
-                      values=TYPE_WEIGHTS, min_gain: float = 0.002, log=print) -> dict:
+                      values=TYPE_WEIGHTS, min_gain: float = 0.002, log=print,
+                      min_instances: int = MIN_CLASS_INSTANCES) -> dict:
     """Per-class multipliers of the type probabilities (PostprocessParams.type_weights) that
     maximise pooled multi-class PQ (mPQ+) on `split`, with the package's post-processing: a
     network trained with class imbalance under-calls its rare classes, and a prior correction
     on val is the cheapest fix. The instances do not change, only their classes. The most
-    frequent true class of `split` keeps weight 1 (only ratios matter); a gain over all-1 below
-    `min_gain` counts as noise: None then. Returns {"type_weights", "score", "score_without"}."""
+    frequent true class of `split` keeps weight 1 (only ratios matter), and so does every class
+    with fewer than `min_instances` true instances in `split`, which the objective leaves out
+    (mPQ+ over the other classes); a gain over all-1 below `min_gain` counts as noise: None
+    then. Returns {"type_weights", "score", "score_without", "scored_classes",
+    "tuned_classes"} (classes 1-based)."""
     import tifffile
 
     from cellrt.metrics import DatasetMetrics
@@ -112,20 +122,32 @@ def tune_type_weights(package_path: str | Path, data: str | Path, split: str = "
     params = replace(PostprocessParams.from_dict(pkg.config["postprocess"]), type_weights=None)
     root = Path(data)
     images = []  # (truth, true classes, instance labels, type probabilities)
-    counts = None
+    pixels = instances = None
     for sid, truth, (fg, dist, tp) in cached:
         if tp is None:
             raise ValueError(f"tune_type_weights: {pkg.path} has no type head")
         true_classes = tifffile.imread(root / "classes" / f"{sid}.tif")
         # The weights change only the classes: the instances are segmented once.
         images.append((truth, true_classes, instances_from_maps(fg, dist, tp, params)[0], tp))
-        hits = np.bincount(true_classes[truth > 0].ravel(), minlength=tp.shape[0] + 1)[1:]
-        counts = hits if counts is None else counts + hits
-    k = len(counts)
-    anchor = int(np.argmax(counts))
+        k = tp.shape[0]
+        fgm = truth > 0
+        hits = np.bincount(true_classes[fgm].ravel(), minlength=k + 1)[1:k + 1]
+        # (instance, class) pairs: an instance counts once per class it holds pixels of.
+        pairs = np.unique(np.stack([truth[fgm].astype(np.int64),
+                                    true_classes[fgm].astype(np.int64)]), axis=1)
+        held = np.bincount(pairs[1], minlength=k + 1)[1:k + 1]
+        pixels = hits if pixels is None else pixels + hits
+        instances = held if instances is None else instances + held
+    k = len(pixels)
+    anchor = int(np.argmax(pixels))
+    tuned = [c for c in range(k) if instances[c] >= min_instances and c != anchor]
+    scored = [c + 1 for c in range(k) if instances[c] >= min_instances] or list(range(1, k + 1))
+    if len(scored) < k:
+        log(f"tune_type_weights: classes {[c for c in range(1, k + 1) if c not in scored]} have "
+            f"fewer than {min_instances} instances in {split}: weight 1, not scored")
 
     def score(weights) -> float:
-        dm = DatasetMetrics(thresholds=[0.5], classes=list(range(1, k + 1)))
+        dm = DatasetMetrics(thresholds=[0.5], classes=scored)
         for truth, true_classes, lab, tp in images:
             table = ops.regionprops(lab, classes=pixel_classes(lab, tp, weights))
             lut = np.zeros(int(lab.max()) + 1, np.int64)
@@ -135,8 +157,10 @@ def tune_type_weights(package_path: str | Path, data: str | Path, split: str = "
 
     without = score([1.0] * k)
     best, best_score = None, without
-    for combo in itertools.product(values, repeat=k - 1):
-        weights = list(combo[:anchor]) + [1.0] + list(combo[anchor:])
+    for combo in itertools.product(values, repeat=len(tuned)):
+        weights = [1.0] * k
+        for c, w in zip(tuned, combo):
+            weights[c] = float(w)
         s = score(weights)
         if s > best_score:
             best, best_score = weights, s
@@ -144,7 +168,8 @@ def tune_type_weights(package_path: str | Path, data: str | Path, split: str = "
     if best is None or best_score - without < min_gain:
         best, best_score = None, without
     return {"type_weights": best, "score": round(best_score, 4),
-            "score_without": round(without, 4)}
+            "score_without": round(without, 4), "scored_classes": scored,
+            "tuned_classes": [c + 1 for c in tuned]}
 
 
 # Median-area thresholds tried for the small-nuclei upscale rule (0: never upscale).

@@ -27,7 +27,8 @@ def test_refuses_test_and_models_without_a_type_head(typed_data):
 def test_weights_gain_or_none(typed_data):
     found = tune_type_weights("nuclei-he", typed_data, "val", values=[0.25, 4.0],
                               log=lambda s: None)
-    assert set(found) == {"type_weights", "score", "score_without"}
+    assert set(found) == {"type_weights", "score", "score_without", "scored_classes",
+                          "tuned_classes"}
     assert 0 <= found["score_without"] <= found["score"] <= 1
     if found["type_weights"] is None:
         assert found["score"] == found["score_without"]
@@ -39,6 +40,32 @@ def test_weights_gain_or_none(typed_data):
     none = tune_type_weights("nuclei-he", typed_data, "val", values=[0.25, 4.0], min_gain=1.0,
                              log=lambda s: None)
     assert none["type_weights"] is None and none["score"] == none["score_without"]
+
+
+def test_classes_with_too_few_val_instances_keep_weight_one(tmp_path):
+    import tifffile
+
+    # Class 1 holds exactly one instance in val; classes 2-4 share the rest.
+    data = example_dataset(tmp_path, {"val": ["e0", "e1"], "test": ["e2"]})
+    (data / "classes").mkdir()
+    for i in range(3):
+        lab = tifffile.imread(data / "labels" / f"e{i}.tif").astype(np.int64)
+        cls = np.where(lab > 0, 2 + lab % 3, 0)
+        if i == 0:
+            cls[lab == lab.max()] = 1
+        tifffile.imwrite(data / "classes" / f"e{i}.tif", cls.astype(np.uint8))
+    found = tune_type_weights("nuclei-he", data, "val", values=[0.25, 4.0], min_gain=0.0,
+                              min_instances=2, log=lambda s: None)
+    assert found["scored_classes"] == [2, 3, 4]
+    # Class 1 is never tuned, nor the most frequent class (the anchor at weight 1).
+    assert 1 not in found["tuned_classes"] and len(found["tuned_classes"]) == 2
+    assert found["type_weights"] is None or found["type_weights"][0] == 1.0
+    # A threshold no class reaches: nothing is tuned, every class is scored.
+    none = tune_type_weights("nuclei-he", data, "val", values=[0.25, 4.0], min_gain=0.0,
+                             min_instances=10**9, log=lambda s: None)
+    assert none["type_weights"] is None and none["scored_classes"] == [1, 2, 3, 4]
+    assert none["tuned_classes"] == []
+    assert none["score"] == none["score_without"]
 
 
 def test_retune_without_a_gain_writes_nothing(typed_data, tmp_path, capsys):
