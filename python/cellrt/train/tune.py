@@ -64,11 +64,38 @@ def _cached_maps(package_path: str | Path, data: str | Path, split: str, op: str
     return pkg, cached
 
 
+# Where a parameter's best value sits on an edge of its grid, the search goes on past it in the
+# grid's outermost step, one parameter at a time, while that gains (at most MAX_EDGE_STEPS rounds);
+# the ranges say where each parameter stays valid: (low, high) exclusive, integer or not.
+EDGE_LIMITS = {
+    "fg_threshold": (0.0, 1.0, False),
+    "marker_threshold": (0.0, 1.0, False),
+    "vote_sigma": (0.0, float("inf"), False),
+    "vote_threshold": (0.0, float("inf"), False),
+    "vote_h": (0.0, float("inf"), False),
+    "min_size": (-1, float("inf"), True),
+    "min_marker_size": (-1, float("inf"), True),
+}
+MAX_EDGE_STEPS = 6
+
+
+def _past_edge(key: str, tried: list, at_max: bool):
+    """The next value past the edge of `tried` (sorted, >= 2 values), or None outside the
+    parameter's valid range."""
+    step = tried[-1] - tried[-2] if at_max else tried[1] - tried[0]
+    value = tried[-1] + step if at_max else tried[0] - step
+    low, high, integer = EDGE_LIMITS[key]
+    value = int(value) if integer else round(float(value), 6)
+    return value if low < value < high else None
+
+
 def tune(package_path: str | Path, data: str | Path, split: str = "val",
          grid: dict | None = None, log=print,
-         markers: str | None = None) -> tuple[PostprocessParams, dict]:
+         markers: str | None = None, extend_edges: bool = True) -> tuple[PostprocessParams, dict]:
     """Grid search; the objective is the mean of pooled AP@0.5 and PQ on `split`. `markers`
-    tunes that marker rule instead of the package's (its other parameters are the start)."""
+    tunes that marker rule instead of the package's (its other parameters are the start).
+    With `extend_edges`, a best value on the edge of its grid is followed past it (EDGE_LIMITS);
+    the record's "extended" lists the values tried beyond the grid."""
     from cellrt.metrics import DatasetMetrics
 
     pkg, cached = _cached_maps(package_path, data, split, "tune")
@@ -76,20 +103,44 @@ def tune(package_path: str | Path, data: str | Path, split: str = "val",
     if markers is not None:
         base = replace(base, markers=markers)
     grid = grid or GRIDS[base.markers]
-    best, best_score, results = base, -1.0, {}
-    for values in itertools.product(*grid.values()):
-        params = replace(base, **dict(zip(grid.keys(), values)))
+
+    def score(params: PostprocessParams) -> float:
         dm = DatasetMetrics(thresholds=[0.5])
         for _, truth, (fg, dist, tp) in cached:
             dm.add(truth, instances_from_maps(fg, dist, tp, params)[0])
         r = dm.result()
-        score = 0.5 * (float(r.ap.ap[0]) + r.pq.pq)
-        results[str(values)] = {"ap50": round(float(r.ap.ap[0]), 4), "pq": round(r.pq.pq, 4)}
-        if score > best_score:
-            best, best_score = params, score
-            log(f"tune: {dict(zip(grid.keys(), values))} AP50 {r.ap.ap[0]:.4f} PQ {r.pq.pq:.4f}")
+        return 0.5 * (float(r.ap.ap[0]) + r.pq.pq)
+
+    best, best_score = base, -1.0
+    for values in itertools.product(*grid.values()):
+        params = replace(base, **dict(zip(grid.keys(), values)))
+        s = score(params)
+        if s > best_score:
+            best, best_score = params, s
+            log(f"tune: {dict(zip(grid.keys(), values))} score {s:.4f}")
+    tried = {k: sorted(set(v)) for k, v in grid.items() if k in EDGE_LIMITS and len(set(v)) > 1}
+    extended: dict[str, list] = {}
+    for _ in range(MAX_EDGE_STEPS if extend_edges else 0):
+        gained = False
+        for key, values in tried.items():
+            current = getattr(best, key)
+            if current not in (values[0], values[-1]):
+                continue
+            value = _past_edge(key, values, at_max=current == values[-1])
+            if value is None:
+                continue
+            values.append(value)
+            values.sort()
+            extended.setdefault(key, []).append(value)
+            params = replace(best, **{key: value})
+            s = score(params)
+            if s > best_score:
+                best, best_score, gained = params, s, True
+                log(f"tune: past the grid's edge, {key} {value} score {s:.4f}")
+        if not gained:
+            break
     return best, {"objective": "mean of pooled AP@0.5 and PQ", "split": split,
-                  "best": best.to_dict(), "score": round(best_score, 4)}
+                  "best": best.to_dict(), "score": round(best_score, 4), "extended": extended}
 
 
 # Multipliers tried for each class's type probability (the most frequent class stays at 1).
