@@ -48,6 +48,9 @@ def main(argv=None) -> int:
     p.add_argument("--baseline", default="",
                    help="package (name or path) whose val tuning score this model must beat; "
                         "if it does not, stop before the test split is scored or anything written")
+    p.add_argument("--min-gain", type=float, default=0.002,
+                   help="val score gain over --baseline below which the candidate counts as no "
+                        "better (as in tools/retune_package.py)")
     args = p.parse_args(argv)
     # Read before the minutes of export and tuning, so a bad --baseline fails at once.
     base_score = (ModelPackage.load(args.baseline).config["card"]["tuning"]["score"]
@@ -79,11 +82,13 @@ def _build(args: argparse.Namespace, tmp: Path, base_score: float | None) -> int
     if base_score is not None:
         # Choosing between candidates on the test split would make its numbers optimistic, so
         # the choice is made here, on val, before the test split is touched.
-        if tuning["score"] <= base_score:
-            print(f"not better than {args.baseline} on val ({tuning['score']} <= {base_score}): "
-                  "nothing written")
+        gain = round(tuning["score"] - base_score, 6)
+        if gain < args.min_gain:
+            print(f"not better than {args.baseline} on val ({tuning['score']} vs {base_score}: "
+                  f"gain {gain} < {args.min_gain}): nothing written")
             return 1
-        print(f"better than {args.baseline} on val ({tuning['score']} > {base_score})")
+        print(f"better than {args.baseline} on val ({tuning['score']} vs {base_score}: "
+              f"gain {gain})")
     card["metrics_test"] = score_on_test(pkg, config, args.data, tmp)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_trial(pkg, config, out)

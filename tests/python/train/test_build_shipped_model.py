@@ -26,11 +26,11 @@ def candidate(tmp_path_factory):
     return data, root / "run" / "last.pt"
 
 
-def _build(candidate, out: Path, baseline: Path) -> int:
+def _build(candidate, out: Path, baseline: Path, *extra: str) -> int:
     data, ckpt = candidate
     return build(["--checkpoint", str(ckpt), "--name", "nuclei-fluo", "--data", str(data),
                   "--licence", "CC0-1.0", "--train-command", "cellrt train ...",
-                  "--out", str(out), "--baseline", str(baseline)])
+                  "--out", str(out), "--baseline", str(baseline), *extra])
 
 
 def test_candidate_not_better_on_val_writes_nothing(candidate, tmp_path, capsys):
@@ -40,6 +40,15 @@ def test_candidate_not_better_on_val_writes_nothing(candidate, tmp_path, capsys)
     assert "not better than" in text and "nothing written" in text
     assert "metrics_test" not in text  # the test split was never scored
     assert not out.exists()
+
+
+def test_a_gain_below_min_gain_counts_as_no_better(candidate, tmp_path, capsys):
+    # Against a baseline at -1 a candidate (score in 0..1) gains at most 2: short of a bar of 2.5.
+    out = tmp_path / "new.cellrt"
+    assert _build(candidate, out, package_with_score(tmp_path / "base.cellrt", -1.0),
+                  "--min-gain", "2.5") == 1
+    text = capsys.readouterr().out
+    assert "< 2.5): nothing written" in text and not out.exists()
 
 
 def test_candidate_better_on_val_is_scored_on_test_and_written(candidate, tmp_path, capsys):
