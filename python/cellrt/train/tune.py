@@ -104,20 +104,20 @@ def tune(package_path: str | Path, data: str | Path, split: str = "val",
         base = replace(base, markers=markers)
     grid = grid or GRIDS[base.markers]
 
-    def score(params: PostprocessParams) -> float:
+    def score(params: PostprocessParams) -> tuple[float, str]:
         dm = DatasetMetrics(thresholds=[0.5])
         for _, truth, (fg, dist, tp) in cached:
             dm.add(truth, instances_from_maps(fg, dist, tp, params)[0])
         r = dm.result()
-        return 0.5 * (float(r.ap.ap[0]) + r.pq.pq)
+        return 0.5 * (float(r.ap.ap[0]) + r.pq.pq), f"AP50 {r.ap.ap[0]:.4f} PQ {r.pq.pq:.4f}"
 
     best, best_score = base, -1.0
     for values in itertools.product(*grid.values()):
         params = replace(base, **dict(zip(grid.keys(), values)))
-        s = score(params)
+        s, text = score(params)
         if s > best_score:
             best, best_score = params, s
-            log(f"tune: {dict(zip(grid.keys(), values))} score {s:.4f}")
+            log(f"tune: {dict(zip(grid.keys(), values))} {text}")
     tried = {k: sorted(set(v)) for k, v in grid.items() if k in EDGE_LIMITS and len(set(v)) > 1}
     extended: dict[str, list] = {}
     for _ in range(MAX_EDGE_STEPS if extend_edges else 0):
@@ -133,10 +133,10 @@ def tune(package_path: str | Path, data: str | Path, split: str = "val",
             values.sort()
             extended.setdefault(key, []).append(value)
             params = replace(best, **{key: value})
-            s = score(params)
+            s, text = score(params)
             if s > best_score:
                 best, best_score, gained = params, s, True
-                log(f"tune: past the grid's edge, {key} {value} score {s:.4f}")
+                log(f"tune: past the grid's edge, {key} {value}: {text}")
         if not gained:
             break
     return best, {"objective": "mean of pooled AP@0.5 and PQ", "split": split,
