@@ -10,6 +10,7 @@ Per image:
     :func:`multiclass_pq`      per-class PQ and mPQ (CoNIC)
     :func:`aji`, :func:`aji_plus`   Aggregated Jaccard Index and HoVer-Net's AJI+
     :func:`dice`, :func:`object_dice`   pixel and object-level Dice
+    :func:`error_anatomy`      why objects did not match: missed, merged, split, spurious, poor fit
 Over a dataset:
     :class:`DatasetMetrics`    pooled (counts summed over images) and per-image-mean variants
 
@@ -25,6 +26,7 @@ from cellrt.metrics.aggregated_jaccard import aji, aji_plus
 from cellrt.metrics.detection import DEFAULT_THRESHOLDS, APResult, average_precision
 from cellrt.metrics.dataset import DatasetMetrics, DatasetResult
 from cellrt.metrics.dice_index import dice, object_dice
+from cellrt.metrics.errors import ErrorAnatomy, error_anatomy
 from cellrt.metrics.multiclass import MultiClassPQResult, multiclass_pq
 from cellrt.metrics.panoptic import PQResult, panoptic_quality
 
@@ -33,6 +35,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "DatasetMetrics",
     "DatasetResult",
+    "ErrorAnatomy",
     "IoUMatrix",
     "MultiClassPQResult",
     "PQResult",
@@ -40,6 +43,7 @@ __all__ = [
     "aji_plus",
     "average_precision",
     "dice",
+    "error_anatomy",
     "iou_matrix",
     "multiclass_pq",
     "object_dice",

@@ -24,6 +24,7 @@ from cellrt.metrics._overlap import compute_overlap
 from cellrt.metrics.aggregated_jaccard import aji_counts, aji_plus_counts
 from cellrt.metrics.detection import DEFAULT_THRESHOLDS, APResult, ap_counts, ap_result
 from cellrt.metrics.dice_index import dice_counts
+from cellrt.metrics.errors import ErrorAnatomy, anatomy_from_overlap, check_cover
 from cellrt.metrics.multiclass import (
     ClassCounts,
     MultiClassPQResult,
@@ -53,6 +54,7 @@ class DatasetResult:
     dice_mean: float  # mean over non-empty images of per-image pixel Dice
     # Pooled per class; CoNIC's mPQ+ is multiclass.mpq. None when no classes were given.
     multiclass: MultiClassPQResult | None
+    errors: ErrorAnatomy  # pooled: why unmatched objects did not match (cellrt.metrics.errors)
 
 
 class DatasetMetrics:
@@ -70,8 +72,11 @@ class DatasetMetrics:
     Memory is a few numbers per image (counts, never label images).
     """
 
-    def __init__(self, thresholds: Any = DEFAULT_THRESHOLDS, classes: Any = None) -> None:
+    def __init__(self, thresholds: Any = DEFAULT_THRESHOLDS, classes: Any = None,
+                 cover: float = 0.5) -> None:
         self._thresholds = _validate.thresholds(thresholds, "DatasetMetrics")
+        self._cover = check_cover(cover, "DatasetMetrics")
+        self._errors = ErrorAnatomy()
         self._classes = evaluation_classes(classes, "DatasetMetrics")
         k = self._thresholds.size
         self._n_images = 0
@@ -126,6 +131,7 @@ class DatasetMetrics:
         self._aji += aji_cu
         self._aji_plus += aji_plus_cu
         self._dice += dice_nd
+        self._errors = self._errors + anatomy_from_overlap(ov, self._cover)
         if counts is not None:
             self._add_class_counts(counts)
         if ov.n_true or ov.n_pred:
@@ -194,4 +200,5 @@ class DatasetMetrics:
             dice=_scores.ratio(*self._dice),
             dice_mean=self._mean("dice"),
             multiclass=self._multiclass(),
+            errors=self._errors,
         )

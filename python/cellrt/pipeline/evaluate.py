@@ -54,6 +54,7 @@ def _summary(res, class_names: list[str]) -> dict:
         "aji": round(res.aji, 4), "aji_plus": round(res.aji_plus, 4),
         "aji_mean_per_image": round(res.aji_mean, 4),
         "dice": round(res.dice, 4),
+        "errors": res.errors.to_dict(),
     }
     if res.multiclass is not None:
         mc = res.multiclass
@@ -117,6 +118,13 @@ def print_report(rep: dict) -> None:
     print(f"{'group':<18}" + "".join(f"{c[:12]:>13}" for c in cols))
     for name, g in rep["groups"].items():
         print(f"{name:<18}" + "".join(f"{g.get(c, ''):>13}" for c in cols))
+    for name, g in rep["groups"].items():
+        e = g.get("errors")
+        if e:
+            print(f"unmatched at IoU > 0.5 ({name}): true {e['true_missed']} missed, "
+                  f"{e['true_merged']} merged, {e['true_split']} split, {e['true_poor_fit']} "
+                  f"poor fit; predicted {e['pred_spurious']} spurious, {e['pred_merge']} "
+                  f"merges, {e['pred_split']} split pieces, {e['pred_poor_fit']} poor fit")
     for name, g in rep["groups"].items():
         if "pq_per_class" in g:
             print(f"PQ per class ({name}): " + ", ".join(f"{k} {v}" for k, v in

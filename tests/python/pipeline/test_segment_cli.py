@@ -137,6 +137,14 @@ def test_eval_on_examples(tmp_path):
     g = rep["groups"]["all"]
     assert g["images"] == 4 and g["objects_true"] == 62 + 49 + 31 + 102
     assert 0.3 < g["ap50"] <= 1 and 0.3 < g["pq"] <= 1
+    # The error anatomy closes: every true object is matched or has one cause, and the matches
+    # are PQ's (IoU > 0.5), whose count pooled DQ gives back.
+    e = g["errors"]
+    true_fates = e["matched"] + sum(v for k, v in e.items() if k.startswith("true_"))
+    pred_fates = e["matched"] + sum(v for k, v in e.items() if k.startswith("pred_"))
+    assert true_fates == g["objects_true"] and pred_fates == g["objects_pred"]
+    assert round(2 * e["matched"] / (g["objects_true"] + g["objects_pred"]), 4) == g["dq"]
+    assert "unmatched at IoU > 0.5 (all): true " in r.stdout
 
 
 def _repack(src: Path, dst: Path, drop=(), replace=None):
