@@ -1,4 +1,5 @@
-"""Argument checks shared by every metric: label images, label pairs and IoU thresholds.
+"""Argument checks shared by every metric: label images, label pairs, IoU thresholds and the
+area share that counts as covering an object (cellrt.metrics.errors).
 
 Messages name the public function, the argument, what was expected and what came, so a caller
 deep inside an evaluation loop can tell which of its arrays is wrong.
@@ -65,3 +66,13 @@ def thresholds(x: Any, func: str, arg: str = "thresholds") -> np.ndarray:
     if not np.all((arr > 0) & (arr <= 1)):
         raise ValueError(f"{func}: {arg} must lie in (0, 1], got {arr.tolist()}")
     return np.round(arr, _THRESHOLD_DECIMALS)
+
+
+def cover(x: Any, func: str) -> float:
+    """Return the share of an object's area that counts as holding it, in (0, 0.5] (above 0.5
+    no object could hold that share of two others)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{func}: cover must be a number in (0, 0.5], got {type(x).__name__}")
+    if not 0 < float(x) <= 0.5:
+        raise ValueError(f"{func}: cover must be in (0, 0.5], got {x}")
+    return float(x)

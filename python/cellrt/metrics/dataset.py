@@ -24,7 +24,7 @@ from cellrt.metrics._overlap import compute_overlap
 from cellrt.metrics.aggregated_jaccard import aji_counts, aji_plus_counts
 from cellrt.metrics.detection import DEFAULT_THRESHOLDS, APResult, ap_counts, ap_result
 from cellrt.metrics.dice_index import dice_counts
-from cellrt.metrics.errors import ErrorAnatomy, anatomy_from_overlap, check_cover
+from cellrt.metrics.errors import ErrorAnatomy, anatomy_from_overlap
 from cellrt.metrics.multiclass import (
     ClassCounts,
     MultiClassPQResult,
@@ -75,7 +75,7 @@ class DatasetMetrics:
     def __init__(self, thresholds: Any = DEFAULT_THRESHOLDS, classes: Any = None,
                  cover: float = 0.5) -> None:
         self._thresholds = _validate.thresholds(thresholds, "DatasetMetrics")
-        self._cover = check_cover(cover, "DatasetMetrics")
+        self._cover = _validate.cover(cover, "DatasetMetrics")
         self._errors = ErrorAnatomy()
         self._classes = evaluation_classes(classes, "DatasetMetrics")
         k = self._thresholds.size

@@ -87,15 +87,7 @@ def anatomy_from_overlap(ov: Overlap, cover: float) -> ErrorAnatomy:
                         merge, piece, poor_p)
 
 
-def check_cover(cover: Any, func: str) -> float:
-    if isinstance(cover, bool) or not isinstance(cover, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{func}: cover must be a number in (0, 0.5], got {type(cover).__name__}")
-    if not 0 < float(cover) <= 0.5:
-        raise ValueError(f"{func}: cover must be in (0, 0.5], got {cover}")
-    return float(cover)
-
-
 def error_anatomy(true: Any, pred: Any, cover: float = 0.5) -> ErrorAnatomy:
     """The error anatomy of one image pair (module docstring): (H, W) integer label images."""
     t, p = _validate.label_pair(true, pred, "error_anatomy")
-    return anatomy_from_overlap(compute_overlap(t, p), check_cover(cover, "error_anatomy"))
+    return anatomy_from_overlap(compute_overlap(t, p), _validate.cover(cover, "error_anatomy"))

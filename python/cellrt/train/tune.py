@@ -189,7 +189,6 @@ def tune_type_weights(package_path: str | Path, data: str | Path, split: str = "
         held = np.bincount(pairs[1], minlength=k + 1)[1:k + 1]
         pixels = hits if pixels is None else pixels + hits
         instances = held if instances is None else instances + held
-    k = len(pixels)
     anchor = int(np.argmax(pixels))
     tuned = [c for c in range(k) if instances[c] >= min_instances and c != anchor]
     scored = [c + 1 for c in range(k) if instances[c] >= min_instances] or list(range(1, k + 1))
