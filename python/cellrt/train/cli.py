@@ -29,6 +29,9 @@ def add_parser(sub) -> None:
                    help="bf16 autocast (faster on CPUs with AVX512-BF16/AMX; fp32 losses)")
     p.add_argument("--balance-types", action="store_true",
                    help="weight the type loss by inverse sqrt class frequency (helps mPQ)")
+    p.add_argument("--contact-weight", type=float, default=0.0,
+                   help="extra weight of the distance loss within 2 px of a touching nucleus "
+                        "(against merges; 0: none)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--init", default="", help="start from this checkpoint's weights (fine-tune)")
     p.set_defaults(func=run)
@@ -52,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, crop=args.crop,
                       steps_per_epoch=args.steps_per_epoch, lr=args.lr, seed=args.seed,
                       threads=args.threads, splits=list(args.splits), init=args.init,
-                      bf16=args.bf16)
+                      bf16=args.bf16, contact_weight=args.contact_weight)
     if args.balance_types:
         if args.num_classes < 1:
             raise ValueError("train: --balance-types needs --num-classes >= 1")

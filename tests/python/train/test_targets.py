@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cellrt.train.targets import boundary_distances, centerness
+from cellrt.train.targets import boundary_distances, centerness, contact_band
 
 
 def test_rectangle_distances_by_hand():
@@ -54,3 +54,45 @@ def test_matches_bruteforce_on_random_labels():
 def test_rejects_3d():
     with pytest.raises(ValueError, match=r"boundary_distances: labels must be 2-D, got shape \(2, 3, 4\)"):
         boundary_distances(np.zeros((2, 3, 4), np.int32))
+
+
+def test_contact_band_by_hand():
+    lab = np.zeros((4, 10), np.int32)
+    lab[:, 0:4] = 5  # touches instance 2 along the line between columns 3 and 4
+    lab[:, 4:7] = 2
+    lab[:, 8:10] = 9  # one background column away from instance 2
+    band = contact_band(lab, radius=1)
+    expect = np.zeros_like(band)
+    expect[:, 3:5] = True  # either side of the contact line; instances 2 and 9 are 2 px apart
+    np.testing.assert_array_equal(band, expect)
+    band2 = contact_band(lab, radius=2)
+    expect[:, 2:7] = True
+    expect[:, 8] = True  # within 2 px of instance 2 across the background column
+    np.testing.assert_array_equal(band2, expect)
+    # Neither the image border nor background is a contact.
+    single = np.zeros((6, 6), np.int32)
+    single[1:6, 0:6] = 1
+    assert not contact_band(single).any()
+
+
+@pytest.mark.parametrize("radius", [1, 2])
+def test_contact_band_matches_bruteforce_on_random_labels(radius):
+    rng = np.random.default_rng(1)
+    # 5x5 blocks of labels 0..4: pixels away from, next to and at a contact, and next to
+    # background only, all occur (single random pixels would have another label beside almost
+    # every pixel).
+    lab = np.kron(rng.integers(0, 5, (5, 6)), np.ones((5, 5), np.int64)).astype(np.int32)
+    band = contact_band(lab, radius=radius)
+    assert 0 < band.sum() < (lab > 0).sum()
+    for y in range(lab.shape[0]):
+        for x in range(lab.shape[1]):
+            win = lab[max(0, y - radius):y + radius + 1, max(0, x - radius):x + radius + 1]
+            other = ((win != lab[y, x]) & (win > 0)).any()
+            assert band[y, x] == (lab[y, x] > 0 and other), (y, x)
+
+
+def test_contact_band_rejects_bad_arguments():
+    with pytest.raises(ValueError, match=r"contact_band: labels must be 2-D, got shape \(3,\)"):
+        contact_band(np.zeros(3, np.int32))
+    with pytest.raises(ValueError, match=r"contact_band: radius must be an integer >= 1, got 0"):
+        contact_band(np.zeros((3, 3), np.int32), radius=0)

@@ -73,6 +73,36 @@ def test_train_rejects_val_every_below_one_before_writing(tiny_dataset, tmp_path
     assert not out.exists()
 
 
+def test_distance_loss_weights_the_contact_band():
+    from cellrt.train.loop import losses
+
+    fg = torch.ones(1, 1, 4, dtype=torch.int64)
+    dist = torch.zeros(1, 4, 1, 4)
+    out = {"fg": torch.zeros(1, 2, 1, 4), "dist": torch.zeros(1, 4, 1, 4)}
+    out["dist"][..., 0] = 1.0  # error 1 on pixel 0 only, on all four distances
+    contact = torch.tensor([[[True, False, False, False]]])
+    plain = losses(out, fg, dist, None, 1.0)["dist"]
+    assert float(plain) == pytest.approx(1 / 4)
+    # The contact pixel counts 1 + 3 = 4 times in a weighted mean: 4 / (4 + 3).
+    weighted = losses(out, fg, dist, None, 1.0, contact=contact, contact_weight=3.0)["dist"]
+    assert float(weighted) == pytest.approx(4 / 7)
+    contact[...] = False
+    assert float(losses(out, fg, dist, None, 1.0, contact=contact, contact_weight=3.0)["dist"]) \
+        == pytest.approx(1 / 4)
+
+
+def test_train_contact_weight_is_recorded_and_checked(tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "cw"
+    assert _train(tiny_dataset, out, 1, extra=["--contact-weight", "3"]) == 0
+    ckpt = torch.load(out / "last.pt", weights_only=False)
+    assert ckpt["train_config"]["contact_weight"] == 3.0
+    for bad in ("-1", "nan"):
+        rc = _train(tiny_dataset, tmp_path / f"bad{bad}", 1, extra=["--contact-weight", bad])
+        assert rc == 2
+        assert "contact_weight must be a finite number >= 0" in capsys.readouterr().err
+        assert not (tmp_path / f"bad{bad}").exists()
+
+
 def test_train_bf16_runs_and_is_recorded(tiny_dataset, tmp_path):
     out = tmp_path / "bf16"
     assert _train(tiny_dataset, out, 1, extra=["--bf16"]) == 0
