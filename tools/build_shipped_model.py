@@ -51,7 +51,13 @@ def main(argv=None) -> int:
     p.add_argument("--min-gain", type=float, default=0.002,
                    help="val score gain over --baseline below which the candidate counts as no "
                         "better (as in tools/retune_package.py)")
+    p.add_argument("--val-only", action="store_true",
+                   help="tune on val and write the package to --out without scoring the test "
+                        "split (to compare candidates on val, e.g. with `cellrt eval --split "
+                        "val`); its card has no metrics_test")
     args = p.parse_args(argv)
+    if args.val_only and not args.out:
+        p.error("--val-only needs --out: a package without test metrics never goes into the zoo")
     # Read before the minutes of export and tuning, so a bad --baseline fails at once.
     base_score = (ModelPackage.load(args.baseline).config["card"]["tuning"]["score"]
                   if args.baseline else None)
@@ -89,7 +95,10 @@ def _build(args: argparse.Namespace, tmp: Path, base_score: float | None) -> int
             return 1
         print(f"better than {args.baseline} on val ({tuning['score']} vs {base_score}: "
               f"gain {gain})")
-    card["metrics_test"] = score_on_test(pkg, config, args.data, tmp)
+    if args.val_only:
+        card["val_only"] = True
+    else:
+        card["metrics_test"] = score_on_test(pkg, config, args.data, tmp)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_trial(pkg, config, out)
     print(json.dumps(card, indent=1)[:2000])

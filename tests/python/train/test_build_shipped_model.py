@@ -66,6 +66,27 @@ def test_candidate_better_on_val_is_scored_on_test_and_written(candidate, tmp_pa
     assert card["tuning"]["score"] == rule["score"]
 
 
+def test_val_only_never_reads_the_test_split(candidate, tmp_path, capsys):
+    data, ckpt = candidate
+    # A corrupt test image: scoring the test split would fail on it.
+    broken = tmp_path / "data"
+    import shutil
+
+    shutil.copytree(data, broken)
+    (broken / "images" / "e2.png").write_bytes(b"not a png")
+    out = tmp_path / "val.cellrt"
+    assert build(["--checkpoint", str(ckpt), "--name", "cand", "--data", str(broken),
+                  "--licence", "CC0-1.0", "--train-command", "cellrt train ...",
+                  "--out", str(out), "--val-only"]) == 0
+    card = ModelPackage.load(out).config["card"]
+    assert card["val_only"] is True and "metrics_test" not in card
+    assert card["tuning"]["split"] == "val"
+    with pytest.raises(SystemExit):  # no --out: a package without test metrics
+        build(["--checkpoint", str(ckpt), "--name", "cand", "--data", str(broken),
+               "--licence", "CC0-1.0", "--train-command", "x", "--val-only"])
+    assert "--val-only needs --out" in capsys.readouterr().err
+
+
 def test_typed_candidate_gets_class_weights_tuned_on_val(tmp_path):
     # With a type head the build adds the class-prior correction, tuned on val, to the package's
     # post-processing and its card.
