@@ -1,4 +1,4 @@
-"""Training targets derived from instance labels (NumPy and SciPy, so they are testable without torch)."""
+"""Training targets derived from instance labels (NumPy and SciPy: testable without torch)."""
 
 from __future__ import annotations
 
