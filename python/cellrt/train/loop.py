@@ -85,16 +85,17 @@ def _lr_at(step: int, total: int, cfg: TrainConfig) -> float:
     return cfg.lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, t)))
 
 
-def _batch(samples: list[Sample], idx: np.ndarray, crop: int, rng: np.random.Generator):
-    parts = [augment(samples[i], crop, rng) for i in idx]
+def _batch(samples: list[Sample], idx: np.ndarray, crop: int, rng: np.random.Generator,
+           contact: bool = False):
+    parts = [augment(samples[i], crop, rng, contact=contact) for i in idx]
     img = torch.from_numpy(np.stack([p[0] for p in parts]))
     fg = torch.from_numpy(np.stack([p[1] for p in parts]))
     dist = torch.from_numpy(np.stack([p[2] for p in parts]))
     cls = None
     if parts[0][3] is not None:
         cls = torch.from_numpy(np.stack([p[3] for p in parts]).astype(np.int64))
-    contact = torch.from_numpy(np.stack([p[4] for p in parts]))
-    return img, fg, dist, cls, contact
+    band = torch.from_numpy(np.stack([p[4] for p in parts])) if contact else None
+    return img, fg, dist, cls, band
 
 
 class Progress:
@@ -203,7 +204,8 @@ def _epochs(run: _Run, start_epoch: int, validate, val_every: int) -> None:
             for group in opt.param_groups:
                 group["lr"] = _lr_at(step, run.total_steps, cfg)
             idx = rng.integers(0, len(run.samples), cfg.batch_size)
-            img, fg, dist, cls, contact = _batch(run.samples, idx, cfg.crop, rng)
+            img, fg, dist, cls, contact = _batch(run.samples, idx, cfg.crop, rng,
+                                                 contact=cfg.contact_weight > 0)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.bf16):
                 out = model(img)
             terms = losses(out, fg, dist, cls, run.model_cfg.dist_scale, type_weights,

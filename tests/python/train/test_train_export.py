@@ -96,6 +96,10 @@ def test_train_contact_weight_is_recorded_and_checked(tiny_dataset, tmp_path, ca
     assert _train(tiny_dataset, out, 1, extra=["--contact-weight", "3"]) == 0
     ckpt = torch.load(out / "last.pt", weights_only=False)
     assert ckpt["train_config"]["contact_weight"] == 3.0
+    # Same seed, same crops (the examples' nuclei touch): the weighting reached the loss.
+    assert _train(tiny_dataset, tmp_path / "cw0", 1) == 0
+    plain = torch.load(tmp_path / "cw0" / "last.pt", weights_only=False)
+    assert plain["history"][0]["dist"] != ckpt["history"][0]["dist"]
     for bad in ("-1", "nan"):
         rc = _train(tiny_dataset, tmp_path / f"bad{bad}", 1, extra=["--contact-weight", bad])
         assert rc == 2
