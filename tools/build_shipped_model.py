@@ -21,7 +21,7 @@ from cellrt.export.package import package_from_checkpoint
 from cellrt.pipeline.postprocess import MARKER_RULES, PostprocessParams
 from cellrt.runtime.package import ZOO, ModelPackage
 from cellrt.train.tune_package import (editable_config, score_on_test, tune_classes,
-                                       tune_segmentation, write_trial)
+                                       tune_segmentation, val_maps, write_trial)
 
 
 def _trained_splits(checkpoint: str) -> list[str]:
@@ -75,10 +75,11 @@ def _build(args: argparse.Namespace, tmp: Path, base_score: float | None) -> int
         args.checkpoint, tmp.with_name("exported.cellrt"), name=args.name,
         postprocess=PostprocessParams(markers=args.markers).to_dict(),
         class_names=args.class_names, card=card, object_halo=args.object_halo))
-    config, tuning = tune_segmentation(pkg, editable_config(pkg), args.data, tmp)
+    maps = val_maps(pkg, args.data)
+    config, tuning = tune_segmentation(pkg, editable_config(pkg), args.data, tmp, maps=maps)
     if "type_prob" in config.get("outputs", []):
         # Classes last: they do not change the instances the stages before tuned.
-        found = tune_classes(pkg, config, args.data, tmp)
+        found = tune_classes(pkg, config, args.data, tmp, maps=maps)
         tuning["type_weights"] = found
         config["postprocess"]["type_weights"] = found["type_weights"]
     card["tuning"] = tuning

@@ -23,7 +23,7 @@ from pathlib import Path
 from cellrt.pipeline.postprocess import MARKER_RULES
 from cellrt.runtime.package import ModelPackage
 from cellrt.train.tune_package import (editable_config, score_on_test, tune_classes,
-                                       tune_segmentation, write_trial)
+                                       tune_segmentation, val_maps, write_trial)
 
 
 STAGES = ("postprocess", "upscale", "type_weights")
@@ -52,10 +52,11 @@ def main(argv=None) -> int:
     changed = []
     with tempfile.TemporaryDirectory(prefix="cellrt-retune-") as tmp_dir:
         trial = Path(tmp_dir) / out.name
+        maps = val_maps(pkg, args.data)  # one network pass over val, shared by the stages
         if {"postprocess", "upscale"} & set(args.stages):
-            changed += _tune_segmentation(args, pkg, config, trial)
+            changed += _tune_segmentation(args, pkg, config, trial, maps)
         if "type_weights" in args.stages and "type_prob" in config.get("outputs", []):
-            changed += _tune_type_weights(args, pkg, config, trial)
+            changed += _tune_type_weights(args, pkg, config, trial, maps)
         if not changed:
             # The choice is made on val, before the test split is touched.
             print("no val gain: nothing written")
@@ -66,7 +67,7 @@ def main(argv=None) -> int:
     return 0
 
 
-def _tune_segmentation(args, pkg, config: dict, trial: Path) -> list[str]:
+def _tune_segmentation(args, pkg, config: dict, trial: Path, maps: list) -> list[str]:
     """Post-processing, then the upscale rule, on val; kept (config and its card's tuning record
     updated) only if the objective beats the card's by min_gain."""
     stages = [s for s in ("postprocess", "upscale") if s in args.stages]
@@ -75,7 +76,7 @@ def _tune_segmentation(args, pkg, config: dict, trial: Path) -> list[str]:
     tuned, record = tune_segmentation(
         pkg, config, args.data, trial, record=old_record,
         postprocess="postprocess" in stages, upscale="upscale" in stages,
-        markers=args.markers, grid=json.loads(args.grid) if args.grid else None)
+        markers=args.markers, grid=json.loads(args.grid) if args.grid else None, maps=maps)
     score, old = record["score"], old_record.get("score")
     print(f"val: score {score} (card: {old}) with {tuned['postprocess']}, "
           f"upscale {record.get('upscale')}")
@@ -91,8 +92,8 @@ def _tune_segmentation(args, pkg, config: dict, trial: Path) -> list[str]:
     return stages
 
 
-def _tune_type_weights(args, pkg, config: dict, trial: Path) -> list[str]:
-    found = tune_classes(pkg, config, args.data, trial, min_gain=args.min_gain)
+def _tune_type_weights(args, pkg, config: dict, trial: Path, maps: list) -> list[str]:
+    found = tune_classes(pkg, config, args.data, trial, min_gain=args.min_gain, maps=maps)
     print(f"val: type weights {found}")
     current = config["postprocess"].get("type_weights")
     if found["type_weights"] is None or found["type_weights"] == current:

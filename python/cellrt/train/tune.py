@@ -43,8 +43,10 @@ def _maps(backend, config: dict, image: np.ndarray):
     return run_tile(backend, prep, prep.tiles[0])
 
 
-def _cached_maps(package_path: str | Path, data: str | Path, split: str, op: str):
-    """(package, [(image id, true labels, (fg, dist, type_prob))]) of every image of `split`."""
+def split_maps(package_path: str | Path, data: str | Path, split: str, op: str = "tune") -> list:
+    """[(image id, true labels, (fg, dist, type_prob))] of every image of `split`: the network's
+    whole-image maps, which the tuning stages share (only post-processing differs between
+    them). `op` names the caller in the error for the test split."""
     import tifffile
 
     from cellrt.io.images import read_image
@@ -52,16 +54,29 @@ def _cached_maps(package_path: str | Path, data: str | Path, split: str, op: str
     from cellrt.runtime.package import ModelPackage
     from cellrt.train.data import image_path, read_split
 
-    if split == "test":
-        raise ValueError(f"{op}: refusing to tune on the 'test' split")
+    _refuse_test(split, op)
     pkg = ModelPackage.load(package_path)
     backend = OnnxRuntimeBackend(pkg)
     root = Path(data)
-    cached = []
-    for sid in read_split(root, [split]):
-        truth = tifffile.imread(root / "labels" / f"{sid}.tif")
-        cached.append((sid, truth, _maps(backend, pkg.config, read_image(image_path(root, sid)))))
-    return pkg, cached
+    return [(sid, tifffile.imread(root / "labels" / f"{sid}.tif"),
+             _maps(backend, pkg.config, read_image(image_path(root, sid))))
+            for sid in read_split(root, [split])]
+
+
+def _refuse_test(split: str, op: str) -> None:
+    if split == "test":
+        raise ValueError(f"{op}: refusing to tune on the 'test' split")
+
+
+def _cached_maps(package_path: str | Path, data: str | Path, split: str, op: str,
+                 maps: list | None):
+    """(package, `maps` or split_maps(...) when None)."""
+    from cellrt.runtime.package import ModelPackage
+
+    _refuse_test(split, op)
+    if maps is None:
+        maps = split_maps(package_path, data, split, op)
+    return ModelPackage.load(package_path), maps
 
 
 # Where a parameter's best value sits on an edge of its grid, the search goes on past it in the
@@ -91,14 +106,16 @@ def _past_edge(key: str, tried: list, at_max: bool):
 
 def tune(package_path: str | Path, data: str | Path, split: str = "val",
          grid: dict | None = None, log=print,
-         markers: str | None = None, extend_edges: bool = True) -> tuple[PostprocessParams, dict]:
+         markers: str | None = None, extend_edges: bool = True,
+         maps: list | None = None) -> tuple[PostprocessParams, dict]:
     """Grid search; the objective is the mean of pooled AP@0.5 and PQ on `split`. `markers`
     tunes that marker rule instead of the package's (its other parameters are the start).
     With `extend_edges`, a best value on the edge of its grid is followed past it (EDGE_LIMITS);
-    the record's "extended" lists the values tried beyond the grid."""
+    the record's "extended" lists the values tried beyond the grid. `maps`: split_maps(...) of
+    this package on `split`, if already computed."""
     from cellrt.metrics import DatasetMetrics
 
-    pkg, cached = _cached_maps(package_path, data, split, "tune")
+    pkg, cached = _cached_maps(package_path, data, split, "tune", maps)
     base = PostprocessParams.from_dict(pkg.config["postprocess"])
     if markers is not None:
         base = replace(base, markers=markers)
@@ -155,7 +172,7 @@ MIN_CLASS_INSTANCES = 30
 
 def tune_type_weights(package_path: str | Path, data: str | Path, split: str = "val",
                       values=TYPE_WEIGHTS, min_gain: float = 0.002, log=print,
-                      min_instances: int = MIN_CLASS_INSTANCES) -> dict:
+                      min_instances: int = MIN_CLASS_INSTANCES, maps: list | None = None) -> dict:
     """Per-class multipliers of the type probabilities (PostprocessParams.type_weights) that
     maximise pooled multi-class PQ (mPQ+) on `split`, with the package's post-processing: a
     network trained with class imbalance under-calls its rare classes, and a prior correction
@@ -164,12 +181,13 @@ def tune_type_weights(package_path: str | Path, data: str | Path, split: str = "
     with fewer than `min_instances` true instances in `split`, which the objective leaves out
     (mPQ+ over the other classes); a gain over all-1 below `min_gain` counts as noise: None
     then. Returns {"type_weights", "score", "score_without", "scored_classes",
-    "tuned_classes"} (classes 1-based)."""
+    "tuned_classes"} (classes 1-based). `maps`: split_maps(...) of this package on `split`, if
+    already computed."""
     import tifffile
 
     from cellrt.metrics import DatasetMetrics
 
-    pkg, cached = _cached_maps(package_path, data, split, "tune_type_weights")
+    pkg, cached = _cached_maps(package_path, data, split, "tune_type_weights", maps)
     params = replace(PostprocessParams.from_dict(pkg.config["postprocess"]), type_weights=None)
     root = Path(data)
     images = []  # (truth, true classes, instance labels, type probabilities)
@@ -228,38 +246,33 @@ UPSCALE_THRESHOLDS = [0, 80, 110, 140, 170, 200, 250, 300]
 
 def tune_upscale(package_path: str | Path, data: str | Path, split: str = "val",
                  factor: int = 2, thresholds=UPSCALE_THRESHOLDS, min_gain: float = 0.002,
-                 log=print) -> dict:
+                 log=print, maps: list | None = None) -> dict:
     """The `upscale` rule (cellrt.pipeline.upscale) that maximises the tuning objective on
     `split` with the package's post-processing; ties go to the lower threshold (fewer second
     passes), and a gain over never upscaling (threshold 0, always tried) below `min_gain` counts
-    as noise: 0 then. Returns {"below_median_area", "factor", "score", "score_without"}."""
-    import tifffile
-
+    as noise: 0 then. `maps`: split_maps(...) of this package on `split`, if already computed
+    (the enlarged passes run here either way). Returns {"below_median_area", "factor", "score",
+    "score_without"}."""
     from cellrt.io.images import read_image
     from cellrt.metrics import DatasetMetrics
     from cellrt.pipeline.upscale import enlarge, scaled_params, shrink_labels
     from cellrt.runtime.onnx_backend import OnnxRuntimeBackend
-    from cellrt.runtime.package import ModelPackage
-    from cellrt.train.data import image_path, read_split
+    from cellrt.train.data import image_path
 
-    if split == "test":
-        raise ValueError("tune_upscale: refusing to tune on the 'test' split")
+    pkg, cached = _cached_maps(package_path, data, split, "tune_upscale", maps)
     thresholds = sorted(set(thresholds) | {0})
-    pkg = ModelPackage.load(package_path)
-    backend = OnnxRuntimeBackend(pkg)
+    backend = None  # for the enlarged passes, made at the first
     params = PostprocessParams.from_dict(pkg.config["postprocess"])
     big_params = scaled_params(params, factor)
-    root = Path(data)
     images = []  # (truth, labels at 1x, median area at 1x, labels of the 2x pass or None)
-    for sid in read_split(root, [split]):
-        truth = tifffile.imread(root / "labels" / f"{sid}.tif")
-        img = read_image(image_path(root, sid))
-        fg, dist, tp = _maps(backend, pkg.config, img)
+    for sid, truth, (fg, dist, tp) in cached:
         lab = instances_from_maps(fg, dist, tp, params)[0]
         areas = np.bincount(lab.ravel())[1:]
         median = float(np.median(areas[areas > 0])) if lab.max() > 0 else float("inf")
         up = None
         if median < max(thresholds):
+            backend = backend or OnnxRuntimeBackend(pkg)
+            img = read_image(image_path(Path(data), sid))
             raw = img.reshape(*img.shape[:2], -1)
             fg, dist, tp = _maps(backend, pkg.config, enlarge(raw, factor))
             up = shrink_labels(instances_from_maps(fg, dist, tp, big_params)[0], factor)[0]

@@ -44,3 +44,23 @@ def test_the_step_past_an_edge_stays_in_the_valid_range():
     assert _past_edge("min_size", [8, 16], at_max=False) == 0
     assert _past_edge("min_size", [0, 8], at_max=False) is None
     assert _past_edge("vote_h", [1.0, 1.5, 3.0], at_max=True) == 4.5
+
+
+def test_stages_given_the_shared_maps_score_as_with_their_own_pass(data):
+    # tools/build_shipped_model.py runs the network over val once and hands the maps to every
+    # stage: the results must be those of each stage's own pass.
+    from cellrt.train.tune import split_maps, tune_upscale
+
+    maps = split_maps("nuclei-fluo", data, "val")
+    assert [sid for sid, _, _ in maps] == ["e0", "e1"]
+    grid = {"fg_threshold": [0.4, 0.5], "min_size": [16, 32]}
+    assert (tune("nuclei-fluo", data, "val", grid=grid, maps=maps, **QUIET)
+            == tune("nuclei-fluo", data, "val", grid=grid, **QUIET))
+    kw = dict(thresholds=[150, 1e9], **QUIET)
+    assert (tune_upscale("nuclei-fluo", data, "val", maps=maps, **kw)
+            == tune_upscale("nuclei-fluo", data, "val", **kw))
+    for stage in (tune, tune_upscale):
+        with pytest.raises(ValueError, match="refusing to tune on the 'test' split"):
+            stage("nuclei-fluo", data, "test", maps=maps, **QUIET)
+    with pytest.raises(ValueError, match="refusing to tune on the 'test' split"):
+        split_maps("nuclei-fluo", data, "test")

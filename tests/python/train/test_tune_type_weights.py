@@ -40,6 +40,12 @@ def test_weights_gain_or_none(typed_data):
     none = tune_type_weights("nuclei-he", typed_data, "val", values=[0.25, 4.0], min_gain=1.0,
                              log=lambda s: None)
     assert none["type_weights"] is None and none["score"] == none["score_without"]
+    # The val maps the build shares between its stages give the same answer as a fresh pass.
+    from cellrt.train.tune import split_maps
+
+    shared = tune_type_weights("nuclei-he", typed_data, "val", values=[0.25, 4.0],
+                               log=lambda s: None, maps=split_maps("nuclei-he", typed_data, "val"))
+    assert shared == found
 
 
 def test_classes_with_too_few_val_instances_keep_weight_one(tmp_path):
