@@ -33,8 +33,10 @@ class TrainConfig:
     splits: list = field(default_factory=lambda: ["train"])  # recorded in the model card
     init: str = ""  # checkpoint whose weights start a new run (fine-tuning); "" for random
     loss_weights: dict = field(default_factory=lambda: {"fg": 1.0, "dist": 1.0, "type": 0.5})
-    # bf16 autocast for the forward pass: 1.6-1.8x faster steps on CPUs with AVX512-BF16/AMX
-    # (measured on this machine's EPYC); losses and optimizer state stay fp32.
+    # bf16 autocast for the forward pass: 1.6-1.8x faster steps on a CPU with AVX512-BF16/AMX
+    # (measured on an EPYC that has them), ~17x slower on one without (measured on an AVX2-only
+    # EPYC, where bf16 is emulated), so train() refuses it there; losses and optimizer state
+    # stay fp32.
     bf16: bool = False
     # Type-loss weight per class (1..K): inverse square root of the class's pixel share in the
     # training set, mean 1. Rare types (CoNSeP "other": 4% of nuclei) otherwise never win the
@@ -62,9 +64,26 @@ def losses(out: dict, fg: torch.Tensor, dist: torch.Tensor, cls: torch.Tensor | 
     n_on = on.sum().clamp_min(1.0)
     terms["dist"] = ((out["dist"] - dist / dist_scale).abs() * on).sum() / (4 * n_on)
     if cls is not None and "type" in out:
-        terms["type"] = F.cross_entropy(out["type"], cls - 1, weight=type_weights,
-                                        ignore_index=-1)
+        if bool((cls > 0).any()):
+            terms["type"] = F.cross_entropy(out["type"], cls - 1, weight=type_weights,
+                                            ignore_index=-1)
+        else:
+            # No nucleus in the batch (CoNSeP has empty patches): cross-entropy over zero pixels
+            # is 0/0 = NaN, which made the logged loss NaN. Nothing to learn: 0, no gradient.
+            terms["type"] = out["type"].sum() * 0.0
     return terms
+
+
+def cpu_bf16_support() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX). torch's probes are private
+    API: where they are missing the answer is True, so a newer torch never blocks --bf16."""
+    import torch.cpu
+
+    probes = [getattr(torch.cpu, name, None)
+              for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    if any(p is None for p in probes):
+        return True
+    return any(p() for p in probes)
 
 
 def balanced_type_weights(samples: list[Sample], num_classes: int) -> list[float]:
@@ -146,6 +165,10 @@ def train(model_cfg: RepSNetConfig, train_samples: list[Sample], out_dir: str | 
     if isinstance(val_every, bool) or not isinstance(val_every, int) or val_every < 1:
         raise ValueError(f"train: val_every must be an integer >= 1 (no validation: no val "
                          f"split), got {val_every!r}")
+    if cfg.bf16 and not cpu_bf16_support():
+        raise ValueError("train: bf16 needs a CPU with AVX512-BF16 or AMX, and this one has "
+                         "neither (bf16 steps run ~17x slower than fp32 on such a CPU); train "
+                         "without --bf16")
     if not (math.isfinite(cfg.contact_weight) and cfg.contact_weight >= 0):
         raise ValueError(f"train: contact_weight must be a finite number >= 0, got "
                          f"{cfg.contact_weight!r}")

@@ -22,6 +22,7 @@ def make_validator(samples: list[Sample]):
 
         mult = model.config.downsample
         sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
         inter = union = 0
         for s in samples:
             img = torch.from_numpy(np.ascontiguousarray(s.image.transpose(2, 0, 1)))[None]
@@ -30,12 +31,19 @@ def make_validator(samples: list[Sample]):
             fg = torch.from_numpy((s.labels > 0).astype(np.int64))[None]
             dist = torch.from_numpy(boundary_distances(s.labels))[None]
             cls = torch.from_numpy(s.classes.astype(np.int64))[None] if s.classes is not None else None
+            empty = not s.labels.any()
             for k, v in losses(out, fg, dist, cls, model.config.dist_scale).items():
+                # An image without nuclei has no distance or type loss (losses() gives 0 for
+                # them): it must not pull those val losses towards 0, so they are means over
+                # the images with nuclei only.
+                if k != "fg" and empty:
+                    continue
                 sums[k] = sums.get(k, 0.0) + float(v)
+                counts[k] = counts.get(k, 0) + 1
             pred = out["fg"].argmax(1)
             inter += int(((pred == 1) & (fg == 1)).sum())
             union += int(((pred == 1) | (fg == 1)).sum())
-        res = {f"val_{k}": round(v / len(samples), 5) for k, v in sums.items()}
+        res = {f"val_{k}": round(v / counts[k], 5) for k, v in sums.items()}
         res["val_fg_iou"] = round(inter / max(union, 1), 4)
         return res
 

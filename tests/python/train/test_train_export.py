@@ -107,6 +107,54 @@ def test_train_contact_weight_is_recorded_and_checked(tiny_dataset, tmp_path, ca
         assert not (tmp_path / f"bad{bad}").exists()
 
 
+def _cpu_bf16() -> bool:
+    from cellrt.train.loop import cpu_bf16_support
+
+    return cpu_bf16_support()
+
+
+def test_type_loss_of_a_batch_without_nuclei_is_zero_not_nan():
+    from cellrt.train.loop import losses
+
+    logits = torch.randn(2, 3, 8, 8, requires_grad=True)
+    out = {"fg": torch.zeros(2, 2, 8, 8), "dist": torch.zeros(2, 4, 8, 8), "type": logits}
+    fg = torch.zeros(2, 8, 8, dtype=torch.int64)
+    cls = torch.zeros(2, 8, 8, dtype=torch.int64)  # no typed pixel anywhere
+    terms = losses(out, fg, torch.zeros(2, 4, 8, 8), cls, 16.0)
+    assert float(terms["type"].detach()) == 0.0 and float(terms["dist"].detach()) == 0.0
+    sum(terms.values()).backward()
+    assert torch.count_nonzero(logits.grad) == 0
+    # With one typed pixel the term is the ordinary cross-entropy of that pixel.
+    cls[0, 3, 4] = 2
+    t = losses(out, fg, torch.zeros(2, 4, 8, 8), cls, 16.0)["type"]
+    want = torch.nn.functional.cross_entropy(logits[0, :, 3, 4][None], torch.tensor([1]))
+    assert float(t.detach()) == pytest.approx(float(want.detach()), rel=1e-6)
+
+
+def test_validation_losses_ignore_images_without_nuclei():
+    """An empty val image (CoNSeP has some) made val_type NaN and pulled val_dist towards 0."""
+    from cellrt.models import RepSNet, RepSNetConfig
+    from cellrt.train.data import Sample
+    from cellrt.train.validate import make_validator
+
+    rng = np.random.default_rng(0)
+    labels = np.zeros((32, 32), np.int32)
+    labels[4:12, 4:14], labels[18:28, 10:20] = 1, 2
+    full = Sample("a", rng.random((32, 32, 3), dtype=np.float32), labels,
+                  np.where(labels > 0, labels, 0).astype(np.uint8))
+    empty = Sample("b", rng.random((32, 32, 3), dtype=np.float32), np.zeros_like(labels),
+                   np.zeros((32, 32), np.uint8))
+    torch.manual_seed(0)
+    model = RepSNet(RepSNetConfig(in_channels=3, widths=[8, 16], num_classes=2)).eval()
+    with torch.no_grad():
+        both = make_validator([full, empty])(model)
+        alone = make_validator([full])(model)
+    assert all(np.isfinite(v) for v in both.values())
+    assert both["val_type"] == alone["val_type"] and both["val_dist"] == alone["val_dist"]
+    assert both["val_fg"] != alone["val_fg"]  # the empty image still counts for foreground
+
+
+@pytest.mark.skipif(not _cpu_bf16(), reason="this CPU has no AVX512-BF16/AMX: --bf16 is refused")
 def test_train_bf16_runs_and_is_recorded(tiny_dataset, tmp_path):
     out = tmp_path / "bf16"
     assert _train(tiny_dataset, out, 1, extra=["--bf16"]) == 0
@@ -115,6 +163,14 @@ def test_train_bf16_runs_and_is_recorded(tiny_dataset, tmp_path):
     # Weights and losses stay fp32 under autocast.
     assert all(v.dtype == torch.float32 for v in ckpt["model"].values() if v.is_floating_point())
     assert all(np.isfinite(v) for k, v in ckpt["history"][0].items() if k in ("fg", "dist"))
+
+
+@pytest.mark.skipif(_cpu_bf16(), reason="this CPU has bf16 units: --bf16 is allowed")
+def test_train_refuses_bf16_without_cpu_support(tiny_dataset, tmp_path, capsys):
+    out = tmp_path / "bf16"
+    assert _train(tiny_dataset, out, 1, extra=["--bf16"]) == 2
+    assert "bf16 needs a CPU with AVX512-BF16 or AMX" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_balanced_type_weights_favour_rare_classes(tiny_dataset, tmp_path, capsys):
