@@ -41,7 +41,9 @@ def labels_tiff_bytes(labels: np.ndarray) -> bytes:
 
 def objects_csv_bytes(table: dict, class_names: list[str]) -> bytes:
     n = len(table["id"])
-    means = np.asarray(table.get("mean_intensity", np.zeros((n, 0)))).reshape(n, -1)
+    means = np.asarray(table.get("mean_intensity", np.zeros((n, 0))))
+    if means.ndim == 1:  # one value per object: one channel (reshape(n, -1) fails for n = 0)
+        means = means[:, None]
     header = ["id", "class", "class_name", "score", "area", "centroid_y", "centroid_x",
               "bbox_y0", "bbox_x0", "bbox_y1", "bbox_x1"]
     header += [f"mean_intensity_{c}" for c in range(means.shape[1])]

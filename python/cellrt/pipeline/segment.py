@@ -215,14 +215,12 @@ def run_tile(backend, prep: Prepared, tile: Tile):
 
 def _table(labels: np.ndarray, parts: list[dict], config: dict, n_cut: int) -> SegmentResult:
     """The object table: every tile's rows, sorted by instance id."""
+    # Every tile's table has every column, with 0 rows where it found nothing, so an image
+    # without nuclei gets the same columns (mean_intensity (0, C) included) as any other: a
+    # screen concatenates the tables of its empty fields with the rest.
     cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    if len(cols["id"]):
-        idx = np.argsort(cols["id"])
-        table = {k: v[idx] for k, v in cols.items()}
-    else:
-        table = {"id": np.zeros(0, np.int32), "area": np.zeros(0, np.int64),
-                 "bbox": np.zeros((0, 4), np.int64), "centroid": np.zeros((0, 2)),
-                 "score": np.zeros(0, np.float32)}
+    idx = np.argsort(cols["id"])
+    table = {k: v[idx] for k, v in cols.items()}
     if "class" not in table:
         table["class"] = np.ones(len(table["id"]), dtype=np.int32)
     return SegmentResult(labels, table, list(config.get("class_names", ["nucleus"])), n_cut)

@@ -88,6 +88,28 @@ def test_segment_outputs_are_consistent(tmp_path):
         assert f["properties"]["objectType"] == "detection"
 
 
+@pytest.mark.parametrize("model,image,channels", [
+    ("nuclei-fluo", np.zeros((64, 80), np.uint8), 1),
+    ("nuclei-fluo", np.full((64, 80), 1e30, np.float32), 1),
+    ("nuclei-he", np.full((64, 80, 3), 200, np.uint8), 3)])
+def test_segment_image_without_nuclei(tmp_path, model, image, channels):
+    """An empty field (common in a screen) is a result, not an error: 0 objects, the four
+    outputs, and a table with the same columns as any other image of that model."""
+    src = tmp_path / "blank.tif"
+    tifffile.imwrite(src, image)
+    out = tmp_path / "out"
+    r = run_cli("segment", src, "-o", out, "--model", model)
+    assert r.returncode == 0, r.stderr
+    assert "0 objects" in r.stdout
+    assert not tifffile.imread(out / "blank_labels.tif").any()
+    rows = (out / "blank_objects.csv").read_text().splitlines()
+    assert len(rows) == 1 and rows[0].endswith(f"mean_intensity_{channels - 1}")
+    assert json.loads((out / "blank.geojson").read_text())["features"] == []
+    assert (out / "blank_overlay.png").is_file()
+    table = cellrt.segment(image, model=model, backend="onnxruntime").table
+    assert np.asarray(table["mean_intensity"]).shape == (0, channels)
+
+
 def test_segment_does_not_clobber_on_failure(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
