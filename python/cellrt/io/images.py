@@ -64,8 +64,8 @@ def validate_image(img: np.ndarray, name: str = "image") -> np.ndarray:
     if img.dtype == bool:
         img = img.astype(np.uint8)
     if img.dtype.type not in SUPPORTED_DTYPES:
-        raise ImageError(f"{name}: unsupported dtype {img.dtype} "
-                         "(expected uint8, uint16, int or float)")
+        raise ImageError(f"{name}: unsupported dtype {img.dtype} (expected one of "
+                         f"{', '.join(np.dtype(t).name for t in SUPPORTED_DTYPES)})")
     if img.ndim == 3 and img.shape[2] == 4:
         img = img[..., :3]
     if not (img.ndim == 2 or (img.ndim == 3 and img.shape[2] in (1, 3))):

@@ -53,7 +53,9 @@ def test_segment_folder_with_bad_files(bad_and_good, tmp_path):
     for name, what in [("truncated.png", "corrupt, truncated or empty"),
                        ("corrupt.jpg", "corrupt, truncated or empty"),
                        ("empty.tif", "not a readable TIFF"), ("nan.tif", "NaN"),
-                       ("zero.tif", "empty image"), ("complex.tif", "unsupported dtype")]:
+                       ("zero.tif", "empty image"),
+                       ("complex.tif", "unsupported dtype complex64 (expected one of uint8, "
+                                       "uint16, int8, int16, int32, uint32, float32, float64)")]:
         assert any(name in e and what in e for e in errors), (name, errors)
     # The good files were processed despite the bad ones; nothing half-written is left.
     for stem in ("good", "good16"):
