@@ -78,7 +78,11 @@ def prepare(image: np.ndarray, config: dict, tile_size: int | None = None,
             params: PostprocessParams | None = None, timings: dict | None = None) -> Prepared:
     clock = StageClock(timings)
     with clock("normalise"):
-        img = validate_image(np.asarray(image))
+        arr = np.asarray(image)
+        if arr.dtype == object:  # None, or something that is not an array of numbers
+            raise TypeError("segment: image must be an (H, W) or (H, W, 3) array of numbers or "
+                            f"an image file path, got {type(image).__name__}")
+        img = validate_image(arr)
         norm = normalize(img, config["in_channels"])
     h, w = img.shape[:2]
     plan = TilePlan.create((h, w), tile_size if tile_size is not None else config.get("tile", 0),

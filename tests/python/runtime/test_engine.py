@@ -82,14 +82,18 @@ def test_segment_many_bad_frames(engine, example_images, tmp_path):
     corrupt.write_bytes(b"II*\x00garbage")
     nan = example_images[0].astype(np.float32)
     nan[5, 5] = np.nan
-    items = [example_images[0], nan, example_images[1], corrupt, np.zeros((0, 0)),
+    items = [example_images[0], nan, example_images[1], corrupt, np.zeros((0, 0)), None,
              example_images[2]]
     out = list(engine.segment_many(items, errors="return"))
     assert [type(o).__name__ for o in out] == [
         "SegmentResult", "ImageError", "SegmentResult", "ImageError", "ImageError",
-        "SegmentResult"]
+        "TypeError", "SegmentResult"]
     assert "NaN" in str(out[1]) and "corrupt.tif" in str(out[3])
-    _same(out[5], engine.segment(example_images[2]))
+    assert "image must be an (H, W) or (H, W, 3) array of numbers or an image file path, got " \
+           "NoneType" in str(out[5])
+    _same(out[6], engine.segment(example_images[2]))
+    with pytest.raises(TypeError, match="got object"):
+        engine.segment(object())
     seen = []
     with pytest.raises(ValueError, match="NaN"):
         for r in engine.segment_many(items):
