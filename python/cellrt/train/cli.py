@@ -26,7 +26,8 @@ def add_parser(sub) -> None:
                    help="validate every N epochs and after the last (N >= 1; for none: "
                         "--val-split '')")
     p.add_argument("--bf16", action="store_true",
-                   help="bf16 autocast (faster on CPUs with AVX512-BF16/AMX; fp32 losses)")
+                   help="bf16 autocast (faster on CPUs with AVX512-BF16/AMX, refused on "
+                        "others, where it is ~17x slower; fp32 losses)")
     p.add_argument("--balance-types", action="store_true",
                    help="weight the type loss by inverse sqrt class frequency (helps mPQ)")
     p.add_argument("--contact-weight", type=float, default=0.0,
