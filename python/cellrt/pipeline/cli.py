@@ -77,6 +77,8 @@ def run_segment(args: argparse.Namespace) -> int:
 
     if args.tile_size is not None and args.tile_size < 0:
         raise ValueError(f"--tile-size must be >= 0, got {args.tile_size}")
+    if Path(args.outdir).exists() and not Path(args.outdir).is_dir():
+        raise ValueError(f"output folder {args.outdir} exists and is not a folder")
     files, errors = collect_inputs(args.inputs)
     # A bad model or backend fails once, before any file.
     engine = get_engine(args.model, args.backend, args.threads, args.tile_size, args.upscale,

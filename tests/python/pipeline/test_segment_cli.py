@@ -132,6 +132,15 @@ def test_segment_bad_model(tmp_path, model, msg):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_segment_output_folder_is_a_file(tmp_path):
+    out = tmp_path / "out"
+    out.write_bytes(b"keep me")
+    r = run_cli("segment", EXAMPLES / "dsb_fluo_1.png", "-o", out)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"output folder {out} exists and is not a folder" in r.stderr
+    assert out.read_bytes() == b"keep me"
+
+
 def test_segment_missing_input(tmp_path):
     r = run_cli("segment", tmp_path / "nope.png", "-o", tmp_path / "o")
     assert r.returncode == 1 and "nope.png: no such file or folder" in r.stderr
