@@ -4,10 +4,9 @@ the four flips of the input (none, left-right, up-down, both), each flipped back
 The boundary-distance head is not flip-invariant: a left-right flip swaps the distances to the
 left and right boundary, an up-down flip those up and down, so their channels are swapped back
 too. Measured with `cellrt eval` and the shipped packages (post-processing not re-tuned for the
-averaged maps), for 4x the network time: val objective (mean of AP@0.5 and PQ) CoNSeP 0.386 ->
-0.392, dsb2018 0.793 -> 0.798; test CoNSeP PQ 0.404 -> 0.415, AP@0.5 0.382 -> 0.393, mPQ+ 0.284
--> 0.292 (0.287 -> 0.296 with the class-prior correction); dsb2018 fluorescence AP@0.5
-0.811 -> 0.810, PQ 0.771 -> 0.772.
+averaged maps), for 4x the network time: val objective (mean of AP@0.5 and PQ) CoNSeP 0.427 ->
+0.428, dsb2018 0.793 -> 0.798; test CoNSeP PQ 0.436 -> 0.441, AP@0.5 0.412 -> 0.417, mPQ+
+0.299 -> 0.302; dsb2018 fluorescence AP@0.5 0.811 -> 0.810, PQ 0.771 -> 0.772.
 
 Tiles stay equal to the whole image: tile windows start and end on multiples of the network's
 down-sampling (cellrt.pipeline.tiling), so a flipped window's pooling grid is the flipped whole
