@@ -132,9 +132,18 @@ def geojson_bytes(labels: np.ndarray, table: dict, class_names: list[str]) -> by
     return json.dumps({"type": "FeatureCollection", "features": feats}).encode()
 
 
+def check_output_folder(outdir: str | Path) -> Path:
+    """The output folder as a Path; a ValueError naming it when it exists as something else
+    (mkdir would say only '[Errno 17] File exists')."""
+    outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise ValueError(f"output folder {outdir} exists and is not a folder")
+    return outdir
+
+
 def write_outputs(outdir: str | Path, stem: str, image: np.ndarray, result) -> list[Path]:
     """All four outputs of one image; every file is encoded before any is written."""
-    outdir = Path(outdir)
+    outdir = check_output_folder(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     blobs = {
         f"{stem}_labels.tif": labels_tiff_bytes(result.labels),

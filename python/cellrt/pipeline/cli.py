@@ -72,13 +72,12 @@ def _progress(i: int, n: int, name: str) -> None:
 
 
 def run_segment(args: argparse.Namespace) -> int:
-    from cellrt.io.outputs import write_outputs
+    from cellrt.io.outputs import check_output_folder, write_outputs
     from cellrt.pipeline.api import get_engine
 
     if args.tile_size is not None and args.tile_size < 0:
         raise ValueError(f"--tile-size must be >= 0, got {args.tile_size}")
-    if Path(args.outdir).exists() and not Path(args.outdir).is_dir():
-        raise ValueError(f"output folder {args.outdir} exists and is not a folder")
+    check_output_folder(args.outdir)  # before the model loads, not at the first file
     files, errors = collect_inputs(args.inputs)
     # A bad model or backend fails once, before any file.
     engine = get_engine(args.model, args.backend, args.threads, args.tile_size, args.upscale,

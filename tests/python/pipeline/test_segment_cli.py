@@ -140,6 +140,10 @@ def test_segment_output_folder_is_a_file(tmp_path):
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert f"output folder {out} exists and is not a folder" in r.stderr
     assert out.read_bytes() == b"keep me"
+    r = run_cli("demo", "-o", out)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert f"output folder {out} exists and is not a folder" in r.stderr
+    assert out.read_bytes() == b"keep me"
 
 
 def test_segment_missing_input(tmp_path):
