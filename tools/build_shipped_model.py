@@ -18,10 +18,10 @@ import tempfile
 from pathlib import Path
 
 from cellrt.export.package import package_from_checkpoint
-from cellrt.pipeline.postprocess import MARKER_RULES, PostprocessParams
+from cellrt.families.boundary.postprocess import MARKER_RULES, PostprocessParams
 from cellrt.runtime.package import ZOO, ModelPackage
-from cellrt.train.tune_package import (editable_config, score_on_test, tune_classes,
-                                       tune_segmentation, val_maps, write_trial)
+from cellrt.calibrate.tune_package import (editable_config, score_on_test, tune_classes,
+                                          tune_segmentation, val_maps, write_trial)
 
 
 def _trained_splits(checkpoint: str) -> list[str]:
@@ -44,7 +44,7 @@ def main(argv=None) -> int:
     p.add_argument("--description", default="")
     p.add_argument("--out", default="", help="package path (default: the zoo's NAME.cellrt)")
     p.add_argument("--markers", default="vote_maxima", choices=MARKER_RULES,
-                   help="marker rule whose parameters are tuned (cellrt.pipeline.postprocess)")
+                   help="marker rule whose parameters are tuned (cellrt.families.boundary.postprocess)")
     p.add_argument("--baseline", default="",
                    help="package (name or path) whose val tuning score this model must beat; "
                         "if it does not, stop before the test split is scored or anything written")
@@ -59,7 +59,7 @@ def main(argv=None) -> int:
     if args.val_only and not args.out:
         p.error("--val-only needs --out: a package without test metrics never goes into the zoo")
     # Read before the minutes of export and tuning, so a bad --baseline fails at once.
-    base_score = (ModelPackage.load(args.baseline).config["card"]["tuning"]["score"]
+    base_score = (ModelPackage.load(args.baseline).config.card["tuning"]["score"]
                   if args.baseline else None)
     with tempfile.TemporaryDirectory(prefix="cellrt-build-") as tmp_dir:
         return _build(args, Path(tmp_dir) / f"{args.name}.cellrt", base_score)
@@ -76,10 +76,11 @@ def _build(args: argparse.Namespace, tmp: Path, base_score: float | None) -> int
         postprocess=PostprocessParams(markers=args.markers).to_dict(),
         class_names=args.class_names, card=card, object_halo=args.object_halo))
     maps = val_maps(pkg, args.data)
-    config, tuning = tune_segmentation(pkg, editable_config(pkg), args.data, tmp, maps=maps)
+    config, tuning = tune_segmentation(pkg, editable_config(pkg), args.data, tmp, maps=maps,
+                                       log=print)
     if "type_prob" in config.get("outputs", []):
         # Classes last: they do not change the instances the stages before tuned.
-        found = tune_classes(pkg, config, args.data, tmp, maps=maps)
+        found = tune_classes(pkg, config, args.data, tmp, maps=maps, log=print)
         tuning["type_weights"] = found
         config["postprocess"]["type_weights"] = found["type_weights"]
     card["tuning"] = tuning
@@ -99,7 +100,7 @@ def _build(args: argparse.Namespace, tmp: Path, base_score: float | None) -> int
     if args.val_only:
         card["val_only"] = True
     else:
-        card["metrics_test"] = score_on_test(pkg, config, args.data, tmp)
+        card["metrics_test"] = score_on_test(pkg, config, args.data, tmp, log=print)
     out.parent.mkdir(parents=True, exist_ok=True)
     write_trial(pkg, config, out)
     print(json.dumps(card, indent=1)[:2000])

@@ -1,6 +1,6 @@
 """Re-tune an existing package on the val split: its post-processing (optionally for another
-marker rule, cellrt.pipeline.postprocess), then its small-nuclei upscale rule
-(cellrt.pipeline.upscale), then, for a model with a type head, its class-prior correction
+marker rule, cellrt.families.boundary.postprocess), then its small-nuclei upscale rule
+(cellrt.families.boundary.upscale), then, for a model with a type head, its class-prior correction
 (type_weights, for mPQ+). Each stage is kept only if it beats the card's val score by at least
 --min-gain; only then is the test split scored and the package written with the new parameters
 and numbers in its card (atomically; by default in place). The network is unchanged.
@@ -20,10 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cellrt.pipeline.postprocess import MARKER_RULES
+from cellrt.families.boundary.postprocess import MARKER_RULES
 from cellrt.runtime.package import ModelPackage
-from cellrt.train.tune_package import (editable_config, score_on_test, tune_classes,
-                                       tune_segmentation, val_maps, write_trial)
+from cellrt.calibrate.tune_package import (editable_config, score_on_test, tune_classes,
+                                          tune_segmentation, val_maps, write_trial)
 
 
 STAGES = ("postprocess", "upscale", "type_weights")
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
                         "on a val gain of --min-gain in the mean of AP@0.5 and PQ), "
                         "type_weights (models with a type head; kept on a gain in mPQ+)")
     p.add_argument("--grid", default="", help="JSON {parameter: [values]} replacing the rule's "
-                                              "grid (cellrt.train.tune.GRIDS)")
+                                              "grid (cellrt.calibrate.tune.GRIDS)")
     p.add_argument("--min-gain", type=float, default=0.002,
                    help="val score gain over the card's below which a stage is not kept")
     args = p.parse_args(argv)
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
             # The choice is made on val, before the test split is touched.
             print("no val gain: nothing written")
             return 1
-        card["metrics_test"] = score_on_test(pkg, config, args.data, trial)
+        card["metrics_test"] = score_on_test(pkg, config, args.data, trial, log=print)
     write_trial(pkg, config, out)
     print(f"re-tuned {', '.join(changed)}; wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
     return 0
@@ -76,7 +76,8 @@ def _tune_segmentation(args, pkg, config: dict, trial: Path, maps: list) -> list
     tuned, record = tune_segmentation(
         pkg, config, args.data, trial, record=old_record,
         postprocess="postprocess" in stages, upscale="upscale" in stages,
-        markers=args.markers, grid=json.loads(args.grid) if args.grid else None, maps=maps)
+        markers=args.markers, grid=json.loads(args.grid) if args.grid else None, maps=maps,
+        log=print)
     score, old = record["score"], old_record.get("score")
     print(f"val: score {score} (card: {old}) with {tuned['postprocess']}, "
           f"upscale {record.get('upscale')}")
@@ -93,7 +94,8 @@ def _tune_segmentation(args, pkg, config: dict, trial: Path, maps: list) -> list
 
 
 def _tune_type_weights(args, pkg, config: dict, trial: Path, maps: list) -> list[str]:
-    found = tune_classes(pkg, config, args.data, trial, min_gain=args.min_gain, maps=maps)
+    found = tune_classes(pkg, config, args.data, trial, min_gain=args.min_gain, maps=maps,
+                         log=print)
     print(f"val: type weights {found}")
     current = config["postprocess"].get("type_weights")
     if found["type_weights"] is None or found["type_weights"] == current:

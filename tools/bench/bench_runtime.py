@@ -9,7 +9,7 @@
 
     PYTHONPATH=python python tools/bench/bench_runtime.py [--quick] [--json PATH]
 
-Images are the shipped examples tiled into a mosaic (cellrt.runtime.bench.mosaic). The machine
+Images are the shipped examples tiled into a mosaic (cellrt.engine.benchmark.mosaic). The machine
 should be otherwise idle: ratios are measured in the same run, absolute times are not portable.
 """
 
@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "python"))
 
-from cellrt.pipeline.engine import Engine  # noqa: E402
-from cellrt.runtime import bench  # noqa: E402
+from cellrt.engine.engine import Engine  # noqa: E402
+from cellrt.engine import benchmark as bench  # noqa: E402
 from cellrt.runtime.backends import backend_status  # noqa: E402
 
 MODEL = "nuclei-fluo"
@@ -41,7 +41,7 @@ def backends_here() -> list[str]:
 
 def network_at_2048(repeat: int, threads: int) -> dict:
     report = bench.run_bench(MODEL, backends_here(), [2048], batch=1, repeat=repeat,
-                             threads=threads)
+                             threads=threads, log=print)
     runs = {r["backend"]: r for r in report["runs"]}
     auto, torch = runs["auto"], runs.get("torch:fp32")
     out = {"runs": report["runs"]}

@@ -9,51 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from cellrt.models import RepSNet, RepSNetConfig
-from cellrt.pipeline.segment import fill_input
+from cellrt.models.deploy import DeployHead, deploy_model, receptive_radius
 from cellrt.runtime.package import ModelPackage, PackageError, write_package
 
 OPSET = 17
-
-
-class DeployHead(nn.Module):
-    """Network + the output transforms every backend needs, inside the graph: foreground
-    probability, distances in pixels (non-negative), type probabilities."""
-
-    def __init__(self, net: RepSNet):
-        super().__init__()
-        self.net = net
-        self.dist_scale = float(net.config.dist_scale)
-
-    def forward(self, image: torch.Tensor):
-        out = self.net(image)
-        fg = torch.softmax(out["fg"], dim=1)[:, 1:2]
-        dist = torch.relu(out["dist"]) * self.dist_scale
-        if "type" in out:
-            return fg, dist, torch.softmax(out["type"], dim=1)
-        return fg, dist
-
-
-def receptive_radius(cfg: RepSNetConfig) -> int:
-    """Radius (pixels) of the receptive field of one output pixel through the deepest path: each
-    3x3 conv at scale s adds s, each stride-2 conv adds its input scale, each 2x up-sampling from
-    scale 2s adds s. 1x1 branches add nothing."""
-    n, levels = cfg.blocks_per_stage, len(cfg.widths)
-    r = n  # stem at scale 1
-    for i in range(levels - 1):
-        s = 2 ** i
-        r += s + (n - 1) * 2 * s  # encoder stage: strided conv at scale s, then n-1 at 2s
-        r += s + n * s  # decoder: up-sampling into scale s, then n fuse blocks at scale s
-    return r
-
-
-def deploy_model(checkpoint: dict) -> RepSNet:
-    cfg = RepSNetConfig(**checkpoint["model_config"])
-    net = RepSNet(cfg)
-    net.load_state_dict(checkpoint["model"])
-    return net.eval().switch_to_deploy()
 
 
 def export_onnx(net: RepSNet) -> bytes:
@@ -107,8 +68,7 @@ def reexport_package(package: ModelPackage, out: str | Path) -> Path:
     if package.weights is None:
         raise PackageError(f"model package {package.path}: no weights.pt to export from")
     state = torch.load(io.BytesIO(package.weights), map_location="cpu", weights_only=False)
-    config = {k: v for k, v in package.config.items() if k != "format_version"}
-    return write_package(out, config, export_onnx(deploy_model(state)), package.weights)
+    return write_package(out, package.config, export_onnx(deploy_model(state)), package.weights)
 
 
 def export_differences(package: ModelPackage, images: list, backend=None) -> dict[str, float]:
@@ -119,7 +79,8 @@ def export_differences(package: ModelPackage, images: list, backend=None) -> dic
                       the deployed fp32 graph is from the trained network's exact output.
     (fp32 eager of the training form sits ~as far from fp64 on the other side, so fp32 vs fp32
     across the two forms differs by twice that: accumulation order, not an export error.)"""
-    from cellrt.pipeline.segment import prepare
+    from cellrt.engine.segment import fill_input, prepare
+    from cellrt.families import bind
     from cellrt.runtime.onnx_backend import OnnxRuntimeBackend
 
     state = torch.load(io.BytesIO(package.weights), map_location="cpu", weights_only=False)
@@ -128,9 +89,10 @@ def export_differences(package: ModelPackage, images: list, backend=None) -> dic
     exact = DeployHead(exact.double().eval())
     deployed = DeployHead(deploy_model(state)).eval()
     backend = backend or OnnxRuntimeBackend(package)
+    family = bind(package.config)
     worst = {"eager_fp32": 0.0, "exact_fp64": 0.0}
     for image in images:
-        prep = prepare(image, package.config, tile_size=0)
+        prep = prepare(image, family, tile_size=0)
         x = np.zeros((1, prep.norm.shape[2], *prep.plan.net_shape(prep.tiles[0])), np.float32)
         fill_input(x[0], prep, prep.tiles[0])
         got = backend.run(x)
@@ -138,7 +100,7 @@ def export_differences(package: ModelPackage, images: list, backend=None) -> dic
             refs = {"eager_fp32": deployed(torch.from_numpy(x)),
                     "exact_fp64": exact(torch.from_numpy(x).double())}
         for key, outs in refs.items():
-            for name, t in zip(package.config["outputs"], outs):
+            for name, t in zip(package.config.outputs, outs):
                 diff = float(np.abs(got[name].astype(np.float64) - t.double().numpy()).max())
                 worst[key] = max(worst[key], diff)
     return worst

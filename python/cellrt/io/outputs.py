@@ -1,33 +1,23 @@
 """Result files: label TIFF, object table CSV, outline overlay PNG, GeoJSON polygons.
 
-Every file is written to a temporary name in the destination folder and renamed into place, so
-an interrupted run never leaves a half-written file under the final name."""
+Every file is encoded first, then written atomically (cellrt.io.atomic), so an interrupted run
+never leaves a half-written file under the final name."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 
+from cellrt.io.atomic import atomic_write_bytes
+from cellrt.io.normalize import normalize
+from cellrt.io.table import ObjectTable
+
 # Outline colours per class id (RGB), cycling; class 1 is yellow so one-class models look familiar.
 _PALETTE = np.array([[255, 255, 0], [0, 255, 255], [255, 0, 255], [0, 255, 0], [255, 128, 0],
                      [128, 128, 255]], dtype=np.uint8)
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 def labels_tiff_bytes(labels: np.ndarray) -> bytes:
@@ -37,28 +27,6 @@ def labels_tiff_bytes(labels: np.ndarray) -> bytes:
     buf = io.BytesIO()
     tifffile.imwrite(buf, labels.astype(dtype), compression="zlib")
     return buf.getvalue()
-
-
-def objects_csv_bytes(table: dict, class_names: list[str]) -> bytes:
-    n = len(table["id"])
-    means = np.asarray(table.get("mean_intensity", np.zeros((n, 0))))
-    if means.ndim == 1:  # one value per object: one channel (reshape(n, -1) fails for n = 0)
-        means = means[:, None]
-    header = ["id", "class", "class_name", "score", "area", "centroid_y", "centroid_x",
-              "bbox_y0", "bbox_x0", "bbox_y1", "bbox_x1"]
-    header += [f"mean_intensity_{c}" for c in range(means.shape[1])]
-    out = io.StringIO()
-    w = csv.writer(out, lineterminator="\n")
-    w.writerow(header)
-    for i in range(n):
-        cls = int(table["class"][i])
-        name = class_names[cls - 1] if 0 < cls <= len(class_names) else str(cls)
-        cy, cx = table["centroid"][i]
-        row = [int(table["id"][i]), cls, name, f"{float(table['score'][i]):.4f}",
-               int(table["area"][i]), f"{cy:.3f}", f"{cx:.3f}", *map(int, table["bbox"][i])]
-        row += [f"{v:.4f}" for v in means[i]]
-        w.writerow(row)
-    return out.getvalue().encode()
 
 
 def outlines(labels: np.ndarray) -> np.ndarray:
@@ -73,14 +41,12 @@ def outlines(labels: np.ndarray) -> np.ndarray:
 
 def display_rgb(image: np.ndarray) -> np.ndarray:
     """Any supported image -> uint8 RGB for display (percentile stretch over the whole image)."""
-    from cellrt.pipeline.normalize import normalize
-
     rgb = normalize(image, 3 if image.ndim == 3 else 1)
     rgb = np.clip(rgb * 255.0, 0, 255).astype(np.uint8)
     return np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb
 
 
-def overlay_png_bytes(image: np.ndarray, labels: np.ndarray, table: dict) -> bytes:
+def overlay_png_bytes(image: np.ndarray, labels: np.ndarray, table: ObjectTable) -> bytes:
     import cv2
 
     rgb = display_rgb(image)
@@ -94,7 +60,7 @@ def overlay_png_bytes(image: np.ndarray, labels: np.ndarray, table: dict) -> byt
     return png.tobytes()
 
 
-def geojson_bytes(labels: np.ndarray, table: dict, class_names: list[str]) -> bytes:
+def geojson_bytes(labels: np.ndarray, table: ObjectTable) -> bytes:
     """QuPath-compatible FeatureCollection: one detection polygon per instance (outer contour,
     pixel-corner coordinates x, y), with class and measurements."""
     import cv2
@@ -116,8 +82,7 @@ def geojson_bytes(labels: np.ndarray, table: dict, class_names: list[str]) -> by
         pts = np.ceil(c / 2.0) - 1.0 + [x0, y0]
         pts = pts[np.r_[True, np.any(pts[1:] != pts[:-1], axis=1)]]  # drop repeated vertices
         ring = pts.tolist() + [pts[0].tolist()]
-        cls = int(table["class"][i])
-        name = class_names[cls - 1] if 0 < cls <= len(class_names) else str(cls)
+        name = table.class_name(int(table["class"][i]))
         feats.append({
             "type": "Feature",
             "id": str(lid),
@@ -147,8 +112,8 @@ def write_outputs(outdir: str | Path, stem: str, image: np.ndarray, result) -> l
     outdir.mkdir(parents=True, exist_ok=True)
     blobs = {
         f"{stem}_labels.tif": labels_tiff_bytes(result.labels),
-        f"{stem}_objects.csv": objects_csv_bytes(result.table, result.class_names),
+        f"{stem}_objects.csv": result.table.to_csv(),
         f"{stem}_overlay.png": overlay_png_bytes(image, result.labels, result.table),
-        f"{stem}.geojson": geojson_bytes(result.labels, result.table, result.class_names),
+        f"{stem}.geojson": geojson_bytes(result.labels, result.table),
     }
     return [atomic_write_bytes(outdir / name, data) for name, data in blobs.items()]

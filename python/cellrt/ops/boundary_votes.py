@@ -23,7 +23,7 @@ Why
 ---
 Every pixel of a convex nucleus votes into a small cluster around that nucleus's centre, wherever
 the pixel lies, so touching nuclei give one vote peak each; smoothed and thresholded, the peaks
-are the markers of the watershed that grows the instances (``cellrt.pipeline.postprocess``).
+are the markers of the watershed that grows the instances (``cellrt.families.boundary.postprocess``).
 """
 
 from __future__ import annotations

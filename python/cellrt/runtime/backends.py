@@ -11,7 +11,7 @@ with the outputs listed in the package config ("fg_prob", "dist", optionally "ty
     torch       fp32                `pip install 'cellrt[train]'`; eager, channels_last, any device
     tensorrt    fp32, fp16          TensorRT + an NVIDIA GPU
 
-`backend="auto"` is resolved by cellrt.runtime.auto (measured, not guessed).
+`backend="auto"` is resolved by cellrt.engine.auto (measured, not guessed).
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ class BackendSpec:
     name: str
     # Precisions this backend can offer here, or raises BackendUnavailable naming the reason.
     probe: Callable[[], tuple[str, ...]]
-    factory: Callable[..., Backend]  # (package, precision=, threads=, device=) -> Backend
+    # (package, precision=, threads=, device=, profile=) -> Backend; `profile` is the (min, opt,
+    # max) input shapes the caller's tile plan produces (backends that compile for shapes use it).
+    factory: Callable[..., Backend]
 
 
 def _probe_onnxruntime() -> tuple[str, ...]:
@@ -54,7 +56,7 @@ def _probe_onnxruntime() -> tuple[str, ...]:
     return ("fp32",)
 
 
-def _make_onnxruntime(package, precision="fp32", threads=0, device=None):
+def _make_onnxruntime(package, precision="fp32", threads=0, device=None, profile=None):
     from cellrt.runtime.onnx_backend import OnnxRuntimeBackend
 
     return OnnxRuntimeBackend(package, threads=threads)
@@ -66,7 +68,7 @@ def _probe_openvino():
     return probe()
 
 
-def _make_openvino(package, precision="fp32", threads=0, device=None):
+def _make_openvino(package, precision="fp32", threads=0, device=None, profile=None):
     from cellrt.runtime.openvino_backend import OpenVinoBackend
 
     return OpenVinoBackend(package, precision=precision, threads=threads)
@@ -78,22 +80,22 @@ def _probe_torch():
     return probe()
 
 
-def _make_torch(package, precision="fp32", threads=0, device=None):
+def _make_torch(package, precision="fp32", threads=0, device=None, profile=None):
     from cellrt.runtime.torch_backend import TorchBackend
 
     return TorchBackend(package, threads=threads, device=device or "cpu")
 
 
 def _probe_tensorrt():
-    from cellrt.runtime.tensorrt_backend import probe
+    from cellrt.runtime.tensorrt import probe
 
     return probe()
 
 
-def _make_tensorrt(package, precision="fp32", threads=0, device=None):
-    from cellrt.runtime.tensorrt_backend import TensorRTBackend
+def _make_tensorrt(package, precision="fp32", threads=0, device=None, profile=None):
+    from cellrt.runtime.tensorrt import TensorRTBackend
 
-    return TensorRTBackend(package, precision=precision, device=device)
+    return TensorRTBackend(package, precision=precision, device=device, profile=profile)
 
 
 REGISTRY: dict[str, BackendSpec] = {
@@ -116,8 +118,10 @@ def backend_status() -> dict[str, dict]:
 
 
 def create_backend(package: ModelPackage, backend: str = "onnxruntime", precision: str = "fp32",
-                   threads: int = 0, device: str | None = None) -> Backend:
-    """An explicitly named backend at an explicit precision (no "auto" here: see runtime.auto)."""
+                   threads: int = 0, device: str | None = None, profile=None) -> Backend:
+    """An explicitly named backend at an explicit precision (no "auto" here: cellrt.engine.auto
+    measures). `profile`: the (min, opt, max) (N, C, H, W) input shapes the caller will send
+    (cellrt.engine.tiling.input_profile); backends that compile for shapes (TensorRT) use it."""
     if backend not in REGISTRY:
         raise ValueError(f"backend must be one of {('auto',) + NAMES}, got {backend!r}")
     if precision not in PRECISIONS:
@@ -127,4 +131,5 @@ def create_backend(package: ModelPackage, backend: str = "onnxruntime", precisio
     if precision not in offered:
         raise BackendUnavailable(f"backend {backend!r} offers {', '.join(offered)} here, "
                                  f"not {precision}")
-    return spec.factory(package, precision=precision, threads=threads, device=device)
+    return spec.factory(package, precision=precision, threads=threads, device=device,
+                        profile=profile)

@@ -3,13 +3,10 @@ the four flips of the input (none, left-right, up-down, both), each flipped back
 
 The boundary-distance head is not flip-invariant: a left-right flip swaps the distances to the
 left and right boundary, an up-down flip those up and down, so their channels are swapped back
-too. Measured with `cellrt eval` and the shipped packages (post-processing not re-tuned for the
-averaged maps), for 4x the network time: val objective (mean of AP@0.5 and PQ) CoNSeP 0.427 ->
-0.428, dsb2018 0.793 -> 0.798; test CoNSeP PQ 0.436 -> 0.441, AP@0.5 0.412 -> 0.417, mPQ+
-0.299 -> 0.302; dsb2018 fluorescence AP@0.5 0.811 -> 0.810, PQ 0.771 -> 0.772.
+too. It costs 4x the network time; docs/tuning.md has what it gains on each data set.
 
 Tiles stay equal to the whole image: tile windows start and end on multiples of the network's
-down-sampling (cellrt.pipeline.tiling), so a flipped window's pooling grid is the flipped whole
+down-sampling (cellrt.engine.tiling), so a flipped window's pooling grid is the flipped whole
 image's.
 """
 

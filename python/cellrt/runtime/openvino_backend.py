@@ -2,7 +2,7 @@
 
 bf16 runs the convolutions on the CPU's bf16 units (AVX512-BF16 / AMX) at about twice the fp32
 speed; it is offered only where OpenVINO reports BF16 support, and `backend="auto"` uses it only
-after checking its instances against fp32's (cellrt.runtime.auto).
+after checking its instances against fp32's (cellrt.engine.auto).
 """
 
 from __future__ import annotations

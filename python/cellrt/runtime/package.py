@@ -16,8 +16,10 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from dataclasses import dataclass
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
+
+from cellrt.io.atomic import atomic_write_bytes
 
 FORMAT_VERSION = 1
 SUFFIX = ".cellrt"
@@ -47,16 +49,111 @@ def resolve(model: str | Path) -> Path:
                        f"(shipped: {', '.join(shipped_models()) or 'none'})")
 
 
+def _require(source, key: str, value, kind, minimum=None):
+    """`value` checked to be of `kind` (and >= minimum); a PackageError naming the key if not."""
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    if ok and minimum is not None:
+        ok = value >= minimum
+    if not ok:
+        want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        bound = f" >= {minimum}" if minimum is not None else ""
+        raise PackageError(f"model package {source}: config.json {key!r} must be {want}{bound}, "
+                           f"got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class PackageConfig:
+    """config.json of a model package, validated once when the package is read.
+
+    The common fields are checked here; `postprocess` and `upscale` belong to the model's family
+    (cellrt.families), which checks them when an engine binds the package.
+    """
+
+    name: str
+    family: str  # which cellrt.families member decodes this model's outputs
+    in_channels: int  # network input channels (1 gray, 3 RGB)
+    align: int  # the network's down-sampling: input sides are multiples of it
+    context: int  # pixels of network input beyond a tile's region (>= receptive-field radius)
+    object_halo: int  # pixels a tile's post-processed region extends beyond its core
+    outputs: tuple[str, ...]  # output names of model.onnx, in order
+    postprocess: dict  # the family's post-processing parameters
+    tile: int = 0  # default core tile side (0: the whole image at once)
+    normalization: dict = field(default_factory=dict)  # how inputs are scaled (documentation)
+    class_names: tuple[str, ...] = ("nucleus",)
+    upscale: dict | None = None  # the family's second-pass rule, if any
+    model_config: dict = field(default_factory=dict)  # the torch network's constructor arguments
+    card: dict = field(default_factory=dict)  # model card: data, licence, recipe, metrics
+    format_version: int = FORMAT_VERSION
+
+    @classmethod
+    def from_dict(cls, d, source="config") -> "PackageConfig":
+        """Validate a config.json object; one PackageError naming what is wrong."""
+        if not isinstance(d, dict):
+            raise PackageError(f"model package {source}: config.json must be a JSON object, got "
+                               f"{type(d).__name__}")
+        version = d.get("format_version")
+        if version != FORMAT_VERSION:
+            raise PackageError(f"model package {source}: format version {version!r}, this cellrt "
+                               f"reads version {FORMAT_VERSION}")
+        known = {f.name for f in fields(cls)}
+        required = [f.name for f in fields(cls)
+                    if f.default is f.default_factory is MISSING and f.name != "name"]
+        missing = [k for k in required if k not in d]
+        if missing:
+            raise PackageError(f"model package {source}: config.json lacks "
+                               f"{', '.join(repr(k) for k in missing)}")
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise PackageError(f"model package {source}: config.json has unknown keys {unknown}")
+        values = dict(d)
+        values.setdefault("name", Path(str(source)).stem)
+        _require(source, "name", values["name"], str)
+        _require(source, "family", values["family"], str)
+        _require(source, "in_channels", values["in_channels"], int, 1)
+        _require(source, "align", values["align"], int, 1)
+        for key in ("context", "object_halo", "tile"):
+            if key in values:
+                _require(source, key, values[key], int, 0)
+        outputs = _require(source, "outputs", values["outputs"], list)
+        if not outputs or not all(isinstance(o, str) for o in outputs):
+            raise PackageError(f"model package {source}: config.json 'outputs' must be a "
+                               f"non-empty list of names, got {outputs!r}")
+        values["outputs"] = tuple(outputs)
+        if "class_names" in values:
+            names = _require(source, "class_names", values["class_names"], list)
+            if not names or not all(isinstance(c, str) for c in names):
+                raise PackageError(f"model package {source}: config.json 'class_names' must be "
+                                   f"a non-empty list of names, got {names!r}")
+            values["class_names"] = tuple(names)
+        _require(source, "postprocess", values["postprocess"], dict)
+        for key in ("normalization", "model_config", "card"):
+            if key in values:
+                _require(source, key, values[key], dict)
+        if values.get("upscale") is not None:
+            _require(source, "upscale", values["upscale"], dict)
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        """The JSON object of config.json (lists for tuples)."""
+        d = asdict(self)
+        for key in ("outputs", "class_names"):
+            d[key] = list(d[key])
+        if d["upscale"] is None:
+            del d["upscale"]
+        return d
+
+
 @dataclass
 class ModelPackage:
     path: Path
-    config: dict
+    config: PackageConfig
     onnx_bytes: bytes
     weights: bytes | None
 
     @property
     def name(self) -> str:
-        return self.config.get("name", self.path.stem)
+        return self.config.name
 
     @classmethod
     def load(cls, model: str | Path) -> "ModelPackage":
@@ -71,33 +168,24 @@ class ModelPackage:
             if missing:
                 raise PackageError(f"model package {path}: missing member(s) {', '.join(missing)}")
             try:
-                config = json.loads(zf.read("config.json"))
+                raw = json.loads(zf.read("config.json"))
                 onnx_bytes = zf.read("model.onnx")
                 weights = zf.read("weights.pt") if "weights.pt" in names else None
             except (zipfile.BadZipFile, json.JSONDecodeError, OSError, ValueError) as exc:
                 raise PackageError(f"model package {path}: corrupt member ({exc})") from None
-        version = config.get("format_version")
-        if version != FORMAT_VERSION:
-            raise PackageError(f"model package {path}: format version {version!r}, this cellrt "
-                               f"reads version {FORMAT_VERSION}")
-        for key in ("family", "in_channels", "align", "context", "object_halo", "postprocess"):
-            if key not in config:
-                raise PackageError(f"model package {path}: config.json lacks {key!r}")
-        return cls(path, config, onnx_bytes, weights)
+        return cls(path, PackageConfig.from_dict(raw, path), onnx_bytes, weights)
 
 
-def write_package(path: str | Path, config: dict, onnx_bytes: bytes,
+def write_package(path: str | Path, config: dict | PackageConfig, onnx_bytes: bytes,
                   weights: bytes | None = None) -> Path:
-    """Write a package atomically (temporary name, then rename)."""
+    """Write a package atomically; `config` is validated as PackageConfig first."""
     path = Path(path)
-    config = {"format_version": FORMAT_VERSION, **config}
-    tmp = path.with_name(path.name + ".tmp")
+    if isinstance(config, dict):
+        config = PackageConfig.from_dict({"format_version": FORMAT_VERSION, **config}, path)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("config.json", json.dumps(config, indent=2))
+        zf.writestr("config.json", json.dumps(config.to_dict(), indent=2))
         zf.writestr("model.onnx", onnx_bytes)
         if weights is not None:
             zf.writestr("weights.pt", weights)
-    tmp.write_bytes(buf.getvalue())
-    tmp.replace(path)
-    return path
+    return atomic_write_bytes(path, buf.getvalue())

@@ -30,7 +30,7 @@ class TorchBackend:
     def __init__(self, package: ModelPackage, threads: int = 0, device: str = "cpu"):
         import torch
 
-        from cellrt.export.package import DeployHead, deploy_model
+        from cellrt.models.deploy import DeployHead, deploy_model
 
         if package.weights is None:
             raise PackageError(f"model package {package.path}: no weights.pt, which the torch "
@@ -47,7 +47,7 @@ class TorchBackend:
         self.torch = torch
         self.device = torch.device(device)
         self.head = DeployHead(net).eval().to(self.device, memory_format=torch.channels_last)
-        self.output_names = list(package.config["outputs"])
+        self.output_names = list(package.config.outputs)
 
     def run(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         torch = self.torch

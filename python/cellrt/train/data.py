@@ -1,19 +1,18 @@
-"""Datasets in the layout of shared/data: images/<id>.png|.jpg|.tif, labels/<id>.tif (uint16
-instances), optional classes/<id>.tif (per-pixel class id), split.json {"train": [...], ...}.
+"""Training samples from a data set in the layout of cellrt.io.datasets.
 
 Images are normalised with whole-image statistics once at load time (as at inference), then
 random crops are augmented and their targets derived from the augmented labels."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from cellrt.io.images import IMAGE_SUFFIXES, read_image
-from cellrt.pipeline.normalize import normalize
+from cellrt.io.datasets import image_path, read_split
+from cellrt.io.images import read_image
+from cellrt.io.normalize import normalize
 from cellrt.train.targets import boundary_distances, contact_band
 
 
@@ -23,29 +22,6 @@ class Sample:
     image: np.ndarray  # (H, W, C) float32, normalised
     labels: np.ndarray  # (H, W) int32 instances
     classes: np.ndarray | None  # (H, W) uint8 class per pixel, 0 = background
-
-
-def read_split(root: str | Path, splits: list[str]) -> list[str]:
-    root = Path(root)
-    path = root / "split.json"
-    if not path.is_file():
-        raise ValueError(f"dataset {root}: no split.json")
-    table = json.loads(path.read_text())
-    ids: list[str] = []
-    for s in splits:
-        if s not in table or not isinstance(table[s], list):
-            raise ValueError(f"dataset {root}: split {s!r} not in split.json "
-                             f"(has {sorted(k for k, v in table.items() if isinstance(v, list))})")
-        ids += table[s]
-    return ids
-
-
-def image_path(root: Path, sid: str) -> Path:
-    for suffix in IMAGE_SUFFIXES:
-        p = root / "images" / f"{sid}{suffix}"
-        if p.is_file():
-            return p
-    raise ValueError(f"dataset {root}: no image file for id {sid!r} in images/")
 
 
 def load_samples(root: str | Path, splits: list[str], channels: int) -> list[Sample]:

@@ -3,6 +3,7 @@ fixed seeds, a one-line progress report with loss and validation metrics, and a 
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import sys
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from cellrt.io.atomic import atomic_write_bytes
 from cellrt.models import RepSNet, RepSNetConfig
 from cellrt.train.data import Sample, augment
 
@@ -249,8 +251,9 @@ def _epochs(run: _Run, start_epoch: int, validate, val_every: int) -> None:
                 record["val"] = validate(model)
         run.history.append(record)
         run.progress.line("epoch " + json.dumps(record), final=True)
-        tmp = run.out / "last.pt.tmp"
+        buf = io.BytesIO()
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                     "epoch": epoch + 1, "history": run.history,
-                    "model_config": run.model_cfg.to_dict(), "train_config": asdict(cfg)}, tmp)
-        tmp.replace(run.out / "last.pt")  # atomic: a kill mid-save never leaves a broken checkpoint
+                    "model_config": run.model_cfg.to_dict(), "train_config": asdict(cfg)}, buf)
+        # Atomic: a kill mid-save never leaves a broken checkpoint.
+        atomic_write_bytes(run.out / "last.pt", buf.getvalue())

@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from cellrt.pipeline.segment import fill_input, prepare
+from cellrt.engine.segment import fill_input, prepare
+from cellrt.families import bind
 from cellrt.runtime.backends import (
     NAMES,
     BackendUnavailable,
@@ -25,7 +26,7 @@ def _usable(name, precision="fp32"):
 
 
 def _net_input(image, config):
-    prep = prepare(image, config, tile_size=0)
+    prep = prepare(image, bind(config), tile_size=0)
     x = np.empty((1, prep.norm.shape[2], *prep.plan.net_shape(prep.tiles[0])), np.float32)
     fill_input(x[0], prep, prep.tiles[0])
     return x
@@ -44,7 +45,7 @@ def test_fp32_backends_match_torch_eager(model, name, precision, example_images)
     pkg = ModelPackage.load(model)
     backend = create_backend(pkg, name, precision)
     got = backend.run(_net_input(example_images[0], pkg.config))
-    assert set(got) == set(pkg.config["outputs"])
+    assert set(got) == set(pkg.config.outputs)
     assert all(v.dtype == np.float32 for v in got.values())
     diffs = export_differences(pkg, [example_images[0], example_images[3]], backend)
     print(f"{model} {name}: max abs difference {diffs}")
@@ -103,7 +104,7 @@ def test_torch_backend_needs_weights(tmp_path):
     pytest.importorskip("torch")
     pkg = ModelPackage.load("nuclei-fluo")
     path = write_package(tmp_path / "no_weights.cellrt",
-                         {k: v for k, v in pkg.config.items() if k != "format_version"},
+                         pkg.config.to_dict(),
                          pkg.onnx_bytes)
     with pytest.raises(PackageError, match="no weights.pt, which the torch backend needs"):
         create_backend(ModelPackage.load(path), "torch")
@@ -114,7 +115,7 @@ def test_corrupt_onnx_is_one_clear_error(name, tmp_path):
     _usable(name)
     pkg = ModelPackage.load("nuclei-fluo")
     path = write_package(tmp_path / "bad.cellrt",
-                         {k: v for k, v in pkg.config.items() if k != "format_version"},
+                         pkg.config.to_dict(),
                          pkg.onnx_bytes[: len(pkg.onnx_bytes) // 3])
     with pytest.raises(PackageError, match=r"bad.cellrt: model.onnx cannot be"):
         create_backend(ModelPackage.load(path), name)

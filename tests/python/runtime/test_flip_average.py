@@ -10,7 +10,7 @@ import pytest
 
 import cellrt
 from cellrt.io.images import read_image
-from cellrt.pipeline.normalize import normalize
+from cellrt.io.normalize import normalize
 from cellrt.runtime.flip_average import FlipAveragedBackend
 from cellrt.runtime.onnx_backend import OnnxRuntimeBackend
 from cellrt.runtime.package import ModelPackage
@@ -51,7 +51,7 @@ def test_averaged_maps_are_flip_equivariant(backends):
 
 
 def test_tiled_equals_whole_image_with_flips():
-    from tests.python.pipeline.test_tiling import _mosaic
+    from tests.python.engine.test_tiling import _mosaic
 
     img = _mosaic()
     engine = cellrt.Engine("nuclei-fluo", backend="onnxruntime", flips=True, tile_size=0)
@@ -65,8 +65,8 @@ def test_tiled_equals_whole_image_with_flips():
 
 
 def test_eval_cli_with_flips(tmp_path):
-    from tests.python.pipeline.test_segment_cli import run_cli
-    from tests.python.train.conftest import example_dataset
+    from tests.python.engine.test_segment_cli import run_cli
+    from tests.python.datasets import example_dataset
 
     data = example_dataset(tmp_path, {"test": ["e0", "e1"]})
     r = run_cli("eval", "--model", "nuclei-fluo", "--data", data, "--backend", "onnxruntime",

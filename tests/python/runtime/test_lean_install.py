@@ -1,6 +1,7 @@
 """The lean runtime: no torch (nor OpenVINO, TensorRT). Segmenting with a shipped model works in a process where
 importing torch fails, and torch is not a required dependency of the package."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -30,8 +31,10 @@ BLOCK_TORCH = textwrap.dedent("""
 def _run(code: str, tmp_path):
     script = tmp_path / "lean.py"
     script.write_text(BLOCK_TORCH + textwrap.dedent(code))
+    # Its own cache: a choice measured where OpenVINO could be imported is not this process's.
+    env = {**os.environ, "CELLRT_CACHE_DIR": str(tmp_path / "cache")}
     return subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=600, cwd=tmp_path)
+                          timeout=600, cwd=tmp_path, env=env)
 
 
 def test_segment_without_torch(tmp_path):

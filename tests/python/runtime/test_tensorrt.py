@@ -20,9 +20,9 @@ import pytest
 import cellrt
 from cellrt import _backend
 from cellrt.io.images import read_image
-from cellrt.pipeline.normalize import normalize
-from cellrt.pipeline.tiling import TilePlan
-from cellrt.runtime import tensorrt_backend as trtb
+from cellrt.io.normalize import normalize
+from cellrt.engine.tiling import TilePlan, input_profile
+from cellrt.runtime import tensorrt as trtb
 from cellrt.runtime.backends import BackendUnavailable, create_backend
 from cellrt.runtime.package import ModelPackage, PackageError
 from tests.tolerances import tol
@@ -126,17 +126,17 @@ def test_covers_is_the_closed_box():
 @pytest.mark.parametrize("model", MODELS)
 def test_profile_covers_every_tile_plan(packages, model, tile, batch):
     cfg = packages[model].config
-    c = cfg["in_channels"]
-    generic = trtb.profile_shapes(cfg, tile, batch) if tile else None
+    c = cfg.in_channels
+    generic = input_profile(cfg, tile, batch) if tile else None
     largest_net_side = 0
     for shape in IMAGE_SHAPES:
-        plan = TilePlan.create(shape, tile, cfg["object_halo"], cfg["context"], cfg["align"])
+        plan = TilePlan.create(shape, tile, cfg.object_halo, cfg.context, cfg.align)
         net_shapes = plan.net_shapes()
         largest_net_side = max(largest_net_side, *(max(hw) for hw in net_shapes))
-        per_image = trtb.profile_shapes(cfg, tile, batch, image_shape=shape)
+        per_image = input_profile(cfg, tile, batch, image_shape=shape)
         for prof in [per_image] + ([generic] if generic else []):
             lo, opt, hi = prof
-            assert lo == (1, c, cfg["align"], cfg["align"])
+            assert lo == (1, c, cfg.align, cfg.align)
             assert opt[0] == hi[0] == batch and hi[2] == hi[3]
             assert trtb.covers(prof, opt)
             for h, w in net_shapes:
@@ -154,15 +154,15 @@ def test_profile_covers_every_tile_plan(packages, model, tile, batch):
 def test_profile_arguments_are_checked(packages):
     cfg = packages["nuclei-fluo"].config
     with pytest.raises(ValueError, match=r"tile_size 0 \(whole image\) needs image_shape"):
-        trtb.profile_shapes(cfg, 0, 4)
+        input_profile(cfg, 0, 4)
     with pytest.raises(ValueError, match="batch must be >= 1, got 0"):
-        trtb.profile_shapes(cfg, 256, 0)
+        input_profile(cfg, 256, 0)
     with pytest.raises(ValueError, match="tile_size must be >= 0, got -8"):
-        trtb.profile_shapes(cfg, -8, 1)
+        input_profile(cfg, -8, 1)
     with pytest.raises(TypeError, match="batch must be an int, got float"):
-        trtb.profile_shapes(cfg, 256, 2.0)
+        input_profile(cfg, 256, 2.0)
     with pytest.raises(ValueError, match=r"image_shape must be \(H, W\), got \(1, 64, 64\)"):
-        trtb.profile_shapes(cfg, 256, 1, image_shape=(1, 64, 64))
+        input_profile(cfg, 256, 1, image_shape=(1, 64, 64))
 
 
 def test_grow_profile_covers_old_and_new():
@@ -204,7 +204,7 @@ def test_engine_key_is_stable():
                 "profile": [list(map(np.int64, s)) for s in KEY_FIELDS["profile"]]}
     assert trtb.engine_key(**as_lists) == base
     # And in another process (no dependence on hash randomisation or object identity).
-    code = ("import json, sys; from cellrt.runtime import tensorrt_backend as t; "
+    code = ("import json, sys; from cellrt.runtime import tensorrt as t; "
             "print(t.engine_key(**json.loads(sys.argv[1])))")
     out = subprocess.run([sys.executable, "-c", code, json.dumps(KEY_FIELDS)], check=True,
                          capture_output=True, text=True,
@@ -397,18 +397,19 @@ def trt_precisions() -> tuple:
 
 def _example_batches(config: dict) -> list:
     """The example images, normalised as the pipeline does, padded to `align`, as (1, C, H, W)."""
-    align = config["align"]
+    align = config.align
     batches = []
     for path in sorted(EXAMPLES.glob("dsb_fluo_*.png")):
-        x = normalize(read_image(path), config["in_channels"]).transpose(2, 0, 1)
+        x = normalize(read_image(path), config.in_channels).transpose(2, 0, 1)
         h, w = x.shape[1:]
         x = np.pad(x, ((0, 0), (0, -h % align), (0, -w % align)))
         batches.append(np.ascontiguousarray(x[None]))
     return batches
 
 
-# The largest example image: a whole-image profile for it covers all four.
-WHOLE_IMAGE = dict(tile=0, batch=1, image_shape=(520, 696))
+def _whole_image(pkg) -> dict:
+    """The largest example image's whole-image profile: it covers all four."""
+    return {"profile": input_profile(pkg.config, 0, 1, image_shape=(520, 696))}
 
 
 def _reference(package, batches):
@@ -421,8 +422,8 @@ def _reference(package, batches):
 def _assert_close(got: dict, ref: dict, config: dict, precision: str):
     atol = tol("network", "float16" if precision == "fp16" else "float32")["atol"]
     # Distances are in pixels: the network predicts them in units of dist_scale.
-    scale = {"dist": config["model_config"]["dist_scale"]}
-    assert list(got) == config["outputs"]
+    scale = {"dist": config.model_config["dist_scale"]}
+    assert tuple(got) == config.outputs
     for name, want in ref.items():
         assert got[name].dtype == np.float32 and got[name].shape == want.shape, name
         diff = float(np.abs(got[name] - want).max())
@@ -437,7 +438,7 @@ def test_matches_onnxruntime(packages, trt_precisions, tmp_path, model, precisio
         pytest.skip(f"this GPU has no fast {precision}")
     pkg = packages[model]
     batches = _example_batches(pkg.config)
-    backend = trtb.TensorRTBackend(pkg, precision=precision, cache_dir=tmp_path, **WHOLE_IMAGE)
+    backend = trtb.TensorRTBackend(pkg, precision=precision, cache_dir=tmp_path, **_whole_image(pkg))
     assert backend.precision == precision
     for x, ref in zip(batches, _reference(pkg, batches)):
         _assert_close(backend.run(x), ref, pkg.config, precision)
@@ -447,13 +448,13 @@ def test_matches_onnxruntime(packages, trt_precisions, tmp_path, model, precisio
 def test_engine_is_cached_and_a_bad_file_rebuilt(packages, trt_precisions, tmp_path):
     pkg = packages["nuclei-fluo"]
     x = _example_batches(pkg.config)[3]
-    first = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, **WHOLE_IMAGE)
+    first = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, **_whole_image(pkg))
     assert first.builds == 1
     assert first.engine_file.parent == tmp_path and first.engine_file.is_file()
     assert first.timing_cache_file.is_file()
     expected = first.run(x)
 
-    second = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, **WHOLE_IMAGE)
+    second = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, **_whole_image(pkg))
     assert second.builds == 0  # loaded from disk
     assert second.engine_file == first.engine_file
     for name, want in expected.items():  # the same engine, hence the same tactics
@@ -462,7 +463,7 @@ def test_engine_is_cached_and_a_bad_file_rebuilt(packages, trt_precisions, tmp_p
     engine = first.engine_file.read_bytes()
     for damaged in (b"not an engine", engine[: len(engine) // 2]):
         first.engine_file.write_bytes(damaged)
-        rebuilt = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, **WHOLE_IMAGE)
+        rebuilt = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, **_whole_image(pkg))
         assert rebuilt.builds == 1
         _assert_close(rebuilt.run(x), _reference(pkg, [x])[0], pkg.config, "fp32")
 
@@ -471,8 +472,8 @@ def test_engine_is_cached_and_a_bad_file_rebuilt(packages, trt_precisions, tmp_p
 def test_out_of_profile_input_gets_a_wider_engine(packages, trt_precisions, tmp_path):
     pkg = packages["nuclei-fluo"]
     small, large = _example_batches(pkg.config)[0], _example_batches(pkg.config)[3]
-    backend = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, tile=0, batch=1,
-                                   image_shape=small.shape[2:])
+    backend = trtb.TensorRTBackend(pkg, cache_dir=tmp_path,
+                                   profile=input_profile(pkg.config, 0, 1, small.shape[2:]))
     pair = np.concatenate([large, large[..., ::-1]])  # batch 2 and 696 wide: outside on 3 axes
     assert not trtb.covers(backend.profile, pair.shape)
     got = backend.run(pair)
@@ -487,7 +488,7 @@ def test_out_of_profile_input_gets_a_wider_engine(packages, trt_precisions, tmp_
 def test_threads_get_the_same_results(packages, trt_precisions, tmp_path):
     pkg = packages["nuclei-he"]
     batches = _example_batches(pkg.config)
-    backend = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, **WHOLE_IMAGE)
+    backend = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, **_whole_image(pkg))
     expected = [backend.run(x) for x in batches]
     results, errors = {}, []
 
@@ -515,8 +516,8 @@ def test_threads_get_the_same_results(packages, trt_precisions, tmp_path):
 @pytest.mark.cuda
 def test_empty_batch(packages, trt_precisions, tmp_path):
     pkg = packages["nuclei-he"]
-    backend = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, **WHOLE_IMAGE)
+    backend = trtb.TensorRTBackend(pkg, cache_dir=tmp_path, **_whole_image(pkg))
     out = backend.run(np.zeros((0, 3, 64, 80), np.float32))
     assert {k: v.shape for k, v in out.items()} == {
         "fg_prob": (0, 1, 64, 80), "dist": (0, 4, 64, 80),
-        "type_prob": (0, pkg.config["model_config"]["num_classes"], 64, 80)}
+        "type_prob": (0, pkg.config.model_config["num_classes"], 64, 80)}

@@ -10,7 +10,7 @@ torch = pytest.importorskip("torch")
 from cellrt.runtime.package import ModelPackage  # noqa: E402
 from tools.build_shipped_model import main as build  # noqa: E402
 
-from .conftest import example_dataset, package_with_score  # noqa: E402
+from tests.python.datasets import example_dataset, package_with_score  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_candidate_better_on_val_is_scored_on_test_and_written(candidate, tmp_pa
     out = tmp_path / "new.cellrt"
     assert _build(candidate, out, package_with_score(tmp_path / "base.cellrt", -1.0)) == 0
     assert "better than" in capsys.readouterr().out
-    config = ModelPackage.load(out).config
+    config = ModelPackage.load(out).config.to_dict()
     card = config["card"]
     assert card["tuning"]["split"] == "val" and card["metrics_test"]["all"]["images"] == 1
     # The package runs with what val chose: the tuned post-processing and upscale rule.
@@ -78,7 +78,7 @@ def test_val_only_never_reads_the_test_split(candidate, tmp_path, capsys):
     assert build(["--checkpoint", str(ckpt), "--name", "cand", "--data", str(broken),
                   "--licence", "CC0-1.0", "--train-command", "cellrt train ...",
                   "--out", str(out), "--val-only"]) == 0
-    card = ModelPackage.load(out).config["card"]
+    card = ModelPackage.load(out).config.card
     assert card["val_only"] is True and "metrics_test" not in card
     assert card["tuning"]["split"] == "val"
     with pytest.raises(SystemExit):  # no --out: a package without test metrics
@@ -100,7 +100,7 @@ def test_typed_candidate_gets_class_weights_tuned_on_val(tmp_path):
     assert build(["--checkpoint", str(tmp_path / "run" / "last.pt"), "--name", "typed",
                   "--data", str(data), "--licence", "CC0-1.0", "--train-command", "cellrt train",
                   "--class-names", "a", "b", "--out", str(out)]) == 0
-    config = ModelPackage.load(out).config
+    config = ModelPackage.load(out).config.to_dict()
     found = config["card"]["tuning"]["type_weights"]
     # A one-epoch network may gain nothing from a correction: None (all 1) is then the answer.
     assert found["type_weights"] is None or len(found["type_weights"]) == 2

@@ -7,7 +7,7 @@ import json
 from cellrt.runtime.package import ModelPackage
 from tools.retune_package import main as retune
 
-from .conftest import example_dataset, package_with_score
+from tests.python.datasets import example_dataset, package_with_score
 
 # A small grid: the test is about the tool's decisions, not the search.
 GRID = json.dumps({"vote_threshold": [1.0, 1.5], "min_size": [16]})
@@ -28,14 +28,14 @@ def test_no_val_gain_writes_nothing(tmp_path, capsys):
     assert rc == 1 and "nothing written" in text
     assert "[test]" not in text  # the test split was never scored
     assert not out.exists()
-    assert ModelPackage.load(src).config["postprocess"]["markers"] == "vote_maxima"
+    assert ModelPackage.load(src).config.postprocess["markers"] == "vote_maxima"
 
 
 def test_val_gain_is_scored_on_test_and_written(tmp_path, capsys):
     rc, src, out = _retune(tmp_path, card_score=-1.0)
     text = capsys.readouterr().out
     assert rc == 0 and f"wrote {out}" in text and "[test]" in text
-    config = ModelPackage.load(out).config
+    config = ModelPackage.load(out).config.to_dict()
     assert config["postprocess"]["markers"] == "votes"
     tuning = config["card"]["tuning"]
     # From the grid, or past its edge (tune follows a best value on the edge).

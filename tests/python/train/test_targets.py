@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from cellrt.train.targets import boundary_distances, centerness, contact_band
+from cellrt.families.boundary.maps import centerness
+from cellrt.train.targets import boundary_distances, contact_band
 
 
 def test_rectangle_distances_by_hand():

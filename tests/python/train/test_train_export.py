@@ -6,7 +6,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from .conftest import example_dataset  # noqa: E402
+from tests.python.datasets import example_dataset  # noqa: E402
 
 
 @pytest.fixture

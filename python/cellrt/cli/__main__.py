@@ -1,0 +1,7 @@
+"""`python -m cellrt.cli`: the same as the `cellrt` command."""
+
+import sys
+
+from cellrt.cli import main
+
+sys.exit(main())

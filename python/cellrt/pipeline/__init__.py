@@ -1,1 +1,0 @@
-"""Inference pipeline: normalise, tile, run the network, post-process, stitch."""
