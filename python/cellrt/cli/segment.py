@@ -5,40 +5,31 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from cellrt.cli.options import add_backend_argument, add_upscale_argument
 from cellrt.engine.api import get_engine
-from cellrt.io.images import IMAGE_SUFFIXES, ImageError, read_image
-from cellrt.io.outputs import check_output_folder, write_outputs
+from cellrt.io.batch import plan_batch
+from cellrt.io.images import ImageError, read_image
+from cellrt.io.outputs import check_output_folder, outputs_done, write_outputs
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("segment", help="segment images: labels TIFF, objects CSV, overlay, GeoJSON")
-    p.add_argument("inputs", nargs="+", help="image files or folders (PNG, JPEG, TIFF)")
+    p.add_argument("inputs", nargs="+", help="image files or folders (PNG, JPEG, TIFF); with "
+                   "several, each folder's outputs go to a subfolder named after it")
     p.add_argument("-o", "--outdir", required=True, help="output folder")
+    p.add_argument("-r", "--recursive", action="store_true",
+                   help="also take images from the subfolders of input folders (outputs keep "
+                        "their relative paths)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing outputs (default: skip images whose outputs all exist, "
+                        "so a cut-off run resumes where it stopped)")
     p.add_argument("--model", default="nuclei-fluo", help="shipped model name or .cellrt file")
     p.add_argument("--tile-size", type=int, default=None, help="tile core side in pixels")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
     add_upscale_argument(p)
     add_backend_argument(p)
     p.set_defaults(func=run_segment)
-
-
-def collect_inputs(inputs: list[str]) -> tuple[list[Path], list[str]]:
-    files, errors = [], []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            found = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                errors.append(f"{p}: folder has no PNG, JPEG or TIFF images")
-            files += found
-        elif p.exists():
-            files.append(p)
-        else:
-            errors.append(f"{p}: no such file or folder")
-    return files, errors
 
 
 def _progress(i: int, n: int, name: str) -> None:
@@ -49,19 +40,25 @@ def _progress(i: int, n: int, name: str) -> None:
 
 def run_segment(args: argparse.Namespace) -> int:
     check_output_folder(args.outdir)  # before the model loads, not at the first file
-    files, errors = collect_inputs(args.inputs)
+    # Name collisions refuse the run here, before the model loads and before any write.
+    items, errors = plan_batch(args.inputs, args.outdir, args.recursive)
     # A bad model or backend fails once, before any file.
     engine = get_engine(args.model, args.backend, args.threads, args.tile_size, args.upscale,
                         args.flips)
     for e in errors:
         print(f"cellrt segment: error: {e}", file=sys.stderr)
     failed = len(errors)
-    for i, f in enumerate(files, 1):
-        _progress(i, len(files), f.name)
+    skipped = 0
+    for i, item in enumerate(items, 1):
+        f = item.path
+        _progress(i, len(items), f.name)
+        if not args.overwrite and outputs_done(args.outdir, item.stem):
+            skipped += 1
+            continue
         try:
             img = read_image(f)
             res = engine.segment(img)
-            write_outputs(args.outdir, f.stem, img, res)
+            write_outputs(args.outdir, item.stem, img, res)
         except ImageError as exc:
             print(f"cellrt segment: error: {exc}", file=sys.stderr)
             failed += 1
@@ -72,6 +69,9 @@ def run_segment(args: argparse.Namespace) -> int:
             extra = f", segmented at {res.scale}x (small nuclei)" if res.scale > 1 else ""
             extra += f", {res.cut_objects} cut by the tile halo" if res.cut_objects else ""
             print(f"{f}: {res.count} objects{extra}")
+    if skipped:
+        print(f"skipped {skipped} of {len(items)} images whose outputs exist in {args.outdir} "
+              "(--overwrite to segment them again)")
     return 1 if failed else 0
 
 

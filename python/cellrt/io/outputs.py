@@ -106,14 +106,43 @@ def check_output_folder(outdir: str | Path) -> Path:
     return outdir
 
 
-def write_outputs(outdir: str | Path, stem: str, image: np.ndarray, result) -> list[Path]:
-    """All four outputs of one image; every file is encoded before any is written."""
+# What each image's outputs are called: its stem plus one of these.
+OUTPUT_SUFFIXES = ("_labels.tif", "_objects.csv", "_overlay.png", ".geojson")
+# Extra outputs some runs add (--roi-zip); they never make an image "done" by themselves.
+OPTIONAL_SUFFIXES = ("_rois.zip",)
+
+
+def is_output_name(name: str) -> bool:
+    """Whether a file name is one cellrt writes as an output (never taken as an input)."""
+    low = name.lower()
+    return any(low.endswith(s) for s in OUTPUT_SUFFIXES + OPTIONAL_SUFFIXES)
+
+
+def output_paths(outdir: str | Path, stem: str) -> list[Path]:
+    """The output files of the image with output stem `stem` (a relative POSIX path)."""
+    return [Path(outdir) / f"{stem}{suffix}" for suffix in OUTPUT_SUFFIXES]
+
+
+def outputs_done(outdir: str | Path, stem: str) -> bool:
+    """Whether every output of `stem` exists (a finished image; atomic writes mean no file is
+    ever half-written, but a run cut off between files leaves an unfinished set)."""
+    return all(p.is_file() for p in output_paths(outdir, stem))
+
+
+def write_outputs(outdir: str | Path, stem: str, image: np.ndarray, result,
+                  extra: dict[str, bytes] | None = None) -> list[Path]:
+    """All outputs of one image (`extra`: more {suffix: bytes}); every file is encoded before
+    any is written, and each is written atomically."""
     outdir = check_output_folder(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    blobs = {
-        f"{stem}_labels.tif": labels_tiff_bytes(result.labels),
-        f"{stem}_objects.csv": result.table.to_csv(),
-        f"{stem}_overlay.png": overlay_png_bytes(image, result.labels, result.table),
-        f"{stem}.geojson": geojson_bytes(result.labels, result.table),
-    }
-    return [atomic_write_bytes(outdir / name, data) for name, data in blobs.items()]
+    blobs = dict(zip(OUTPUT_SUFFIXES, (
+        labels_tiff_bytes(result.labels),
+        result.table.to_csv(),
+        overlay_png_bytes(image, result.labels, result.table),
+        geojson_bytes(result.labels, result.table))))
+    blobs.update(extra or {})
+    paths = []
+    for suffix, data in blobs.items():
+        path = outdir / f"{stem}{suffix}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        paths.append(atomic_write_bytes(path, data))
+    return paths

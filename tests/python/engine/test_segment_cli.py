@@ -223,3 +223,72 @@ def test_package_validation(tmp_path, kind, msg):
     r = run_cli("segment", EXAMPLES / "dsb_fluo_0.png", "-o", tmp_path / "o", "--model", dst)
     assert r.returncode == 2 and msg in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.fixture
+def plates(tmp_path):
+    """Two plate folders with the same well names (the usual screen layout), different images."""
+    for plate, images in (("plate1", ("dsb_fluo_0.png", "dsb_fluo_1.png")),
+                          ("plate2", ("dsb_fluo_1.png", "dsb_fluo_0.png"))):
+        (tmp_path / plate).mkdir()
+        for well, name in zip(("A01", "A02"), images):
+            shutil.copy(EXAMPLES / name, tmp_path / plate / f"{well}.png")
+    return tmp_path
+
+
+def test_segment_plates_with_repeated_names_lose_nothing(plates):
+    out = plates / "out"
+    r = run_cli("segment", plates / "plate1", plates / "plate2", "-o", out,
+                "--backend", "onnxruntime")
+    assert r.returncode == 0, r.stderr
+    for plate in ("plate1", "plate2"):
+        for well in ("A01", "A02"):
+            labels = tifffile.imread(out / plate / f"{well}_labels.tif")
+            direct = cellrt.segment(plates / plate / f"{well}.png", backend="onnxruntime")
+            assert np.array_equal(labels, direct.labels), (plate, well)
+    # plate1/A01 and plate2/A01 are different images: their results differ.
+    assert not np.array_equal(tifffile.imread(out / "plate1" / "A01_labels.tif"),
+                              tifffile.imread(out / "plate2" / "A01_labels.tif"))
+
+
+def test_segment_rerun_skips_done_images_and_never_reads_its_outputs(plates):
+    plate = plates / "plate1"
+    r = run_cli("segment", plate, "-o", plate, "--backend", "onnxruntime")
+    assert r.returncode == 0, r.stderr
+    before = {p.name: p.stat().st_mtime_ns for p in plate.iterdir()}
+    assert len(before) == 2 + 2 * 4
+    # Same command again: its outputs are not inputs (no A01_labels_labels.tif), and the done
+    # images are skipped, not rewritten.
+    r = run_cli("segment", plate, "-o", plate, "--backend", "onnxruntime")
+    assert r.returncode == 0, r.stderr
+    assert "skipped 2 of 2 images" in r.stdout and "--overwrite" in r.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in plate.iterdir()} == before
+    r = run_cli("segment", plate, "-o", plate, "--backend", "onnxruntime", "--overwrite")
+    assert r.returncode == 0 and "skipped" not in r.stdout
+    after = {p.name: p.stat().st_mtime_ns for p in plate.iterdir()}
+    assert after.keys() == before.keys() and after != before
+
+
+def test_segment_refuses_same_stem_before_writing(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(EXAMPLES / "dsb_fluo_0.png", d / "same.png")
+    tifffile.imwrite(d / "same.tif", tifffile.imread(EXAMPLES / "dsb_fluo_0_labels.tif"))
+    out = tmp_path / "out"
+    r = run_cli("segment", d, "-o", out, "--backend", "onnxruntime")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "same.png" in r.stderr and "same.tif" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_segment_recursive_keeps_relative_paths(plates):
+    out = plates.parent / "rec_out"
+    r = run_cli("segment", plates, "-o", out, "--recursive", "--backend", "onnxruntime")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*_labels.tif")) == [
+        "plate1/A01_labels.tif", "plate1/A02_labels.tif",
+        "plate2/A01_labels.tif", "plate2/A02_labels.tif"]
+    r = run_cli("segment", plates, "-o", out, "--backend", "onnxruntime")
+    assert r.returncode == 1 and "--recursive" not in r.stderr
+    assert "has no PNG, JPEG or TIFF images" in r.stderr
