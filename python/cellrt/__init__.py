@@ -13,7 +13,8 @@ time). :mod:`cellrt.ops` is the documented interface of the compiled kernels.
 from cellrt._backend import HAS_CUDA, build_info
 from cellrt._version import __version__
 
-__all__ = ["Engine", "HAS_CUDA", "ObjectTable", "__version__", "build_info", "ops", "segment"]
+__all__ = ["Engine", "HAS_CUDA", "ObjectTable", "SegmentResult", "__version__", "build_info",
+           "ops", "segment", "shipped_models"]
 
 
 def __getattr__(name):
@@ -28,6 +29,15 @@ def __getattr__(name):
         return importlib.import_module("cellrt.engine.engine").Engine
     if name == "ObjectTable":
         return importlib.import_module("cellrt.io.table").ObjectTable
+    if name == "SegmentResult":
+        return importlib.import_module("cellrt.engine.result").SegmentResult
+    if name == "shipped_models":
+        return importlib.import_module("cellrt.runtime.package").shipped_models
     if name == "runtime":
         return importlib.import_module("cellrt.runtime")
     raise AttributeError(f"module 'cellrt' has no attribute {name!r}")
+
+
+def __dir__():
+    # The public API, though most of it is imported only on first use.
+    return sorted(set(__all__) | set(globals()))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from cellrt import ops
-from cellrt.engine.rescale import enlarge, shrink_labels
+from cellrt.engine.rescale import resize, sample_labels
 from cellrt.engine.segment import prepare, run_tile
 from cellrt.families.boundary import BoundaryFamily
 from cellrt.families.boundary.postprocess import (PostprocessParams, instances_from_maps,
@@ -274,8 +274,9 @@ def tune_upscale(package_path: str | Path, data: str | Path, split: str = "val",
             backend = backend or OnnxRuntimeBackend(pkg)
             img = read_image(image_path(Path(data), sid))
             raw = img.reshape(*img.shape[:2], -1)
-            fg, dist, tp = _maps(backend, family, enlarge(raw, factor))
-            up = shrink_labels(instances_from_maps(fg, dist, tp, big_params)[0], factor)[0]
+            fg, dist, tp = _maps(backend, family, resize(raw, factor))
+            up = sample_labels(instances_from_maps(fg, dist, tp, big_params)[0],
+                               raw.shape[:2])[0]
         images.append((truth, lab, median, up))
     scores = {}
     for thr in thresholds:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 
+from cellrt.cli.options import note
 from cellrt.engine.api import get_engine
 from cellrt.engine.result import STAGES
 from cellrt.io.examples import example_path
@@ -30,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_folder(args.outdir)
     image_path = example_path(EXAMPLE)
     truth = tifffile.imread(image_path.with_name(image_path.stem + "_labels.tif"))
-    engine = get_engine(MODEL)
+    engine = get_engine(MODEL, log=note)
     res = engine.segment(image_path)  # from the file, so the read is timed too
     img = read_image(image_path)
     paths = write_outputs(args.outdir, image_path.stem, img, res)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from cellrt.cli.options import add_backend_argument, add_upscale_argument
+from cellrt.cli.options import TileProgress, add_backend_argument, add_upscale_argument, note
 from cellrt.engine.api import get_engine
 from cellrt.io.batch import plan_batch
 from cellrt.io.images import ImageError, read_image
@@ -25,8 +25,16 @@ def add_parser(sub) -> None:
                    help="replace existing outputs (default: skip images whose outputs all exist, "
                         "so a cut-off run resumes where it stopped)")
     p.add_argument("--model", default="nuclei-fluo", help="shipped model name or .cellrt file")
-    p.add_argument("--tile-size", type=int, default=None, help="tile core side in pixels")
+    p.add_argument("--tile-size", type=int, default=None,
+                   help="tile core side in pixels, >= 64, or 0 for the whole image at once "
+                        "(default: the model's)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0: all)")
+    scale = p.add_mutually_exclusive_group()
+    scale.add_argument("--diameter", type=float, metavar="PX",
+                       help="typical nucleus diameter in pixels: images are resized so nuclei "
+                            "have the model's training size (default: found per image)")
+    scale.add_argument("--pixel-size", type=float, metavar="UM",
+                       help="µm per pixel of the images (models with a known training pixel size)")
     add_upscale_argument(p)
     add_backend_argument(p)
     p.set_defaults(func=run_segment)
@@ -44,7 +52,9 @@ def run_segment(args: argparse.Namespace) -> int:
     items, errors = plan_batch(args.inputs, args.outdir, args.recursive)
     # A bad model or backend fails once, before any file.
     engine = get_engine(args.model, args.backend, args.threads, args.tile_size, args.upscale,
-                        args.flips)
+                        args.flips, log=note)
+    progress = engine.progress = TileProgress()
+    engine.scale_for(args.diameter, args.pixel_size)  # a bad scale fails once, before any file
     for e in errors:
         print(f"cellrt segment: error: {e}", file=sys.stderr)
     failed = len(errors)
@@ -52,12 +62,13 @@ def run_segment(args: argparse.Namespace) -> int:
     for i, item in enumerate(items, 1):
         f = item.path
         _progress(i, len(items), f.name)
+        progress.start(str(f))
         if not args.overwrite and outputs_done(args.outdir, item.stem):
             skipped += 1
             continue
         try:
             img = read_image(f)
-            res = engine.segment(img)
+            res = engine.segment(img, diameter=args.diameter, pixel_size=args.pixel_size)
             write_outputs(args.outdir, item.stem, img, res)
         except ImageError as exc:
             print(f"cellrt segment: error: {exc}", file=sys.stderr)
@@ -66,7 +77,8 @@ def run_segment(args: argparse.Namespace) -> int:
             print(f"cellrt segment: error: {f}: {exc}", file=sys.stderr)
             failed += 1
         else:
-            extra = f", segmented at {res.scale}x (small nuclei)" if res.scale > 1 else ""
+            extra = f", scale {res.scale:.2f}" if res.scale != 1 else ""
+            extra += f" (median diameter {res.diameter:.0f} px)" if res.count else ""
             extra += f", {res.cut_objects} cut by the tile halo" if res.cut_objects else ""
             print(f"{f}: {res.count} objects{extra}")
     if skipped:

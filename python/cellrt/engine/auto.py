@@ -105,11 +105,23 @@ def _time_ms(backend, channels: int, reps: int = 3) -> float:
     return float(np.median(times) * 1e3)
 
 
+def silent(message: str) -> None:
+    """The default `log`: library code prints nothing (the CLI passes a printer)."""
+
+
 def measure(package: ModelPackage, family: Family, threads: int = 0, device: str | None = None,
-            profile=None) -> Selection:
+            profile=None, log=silent) -> Selection:
     """Every candidate's accuracy gate and speed here; the fastest that passes. `profile`: the
-    input shapes the caller's tile plan produces (for TensorRT)."""
+    input shapes the caller's tile plan produces (for TensorRT). `log` gets one line before
+    (what is measured, for about how long) and one per candidate."""
     pairs = example_images()
+    offered = [(n, p) for n, p in CANDIDATES if _offers(n, p)]
+    gated = sum(p != "fp32" for _, p in offered)
+    log(f"auto: first use of {package.name} with these settings here: timing "
+        f"{', '.join(f'{n} {p}' for n, p in offered)}"
+        + (f" (and checking {gated} reduced precision(s) on {len(pairs)} example images)"
+           if gated else "")
+        + f"; about {5 + 10 * gated + 3 * len(offered)} s, once (cached)")
     # The fp32 reference first: a broken model.onnx fails here with ONNX Runtime's message.
     reference = create_backend(package, *REFERENCE, threads=threads)
     reference_labels = None
@@ -138,12 +150,20 @@ def measure(package: ModelPackage, family: Family, threads: int = 0, device: str
                                    f"{row['agreement_ap50']:.4f} < {MIN_AGREEMENT}")
                 continue
         row["network_ms"] = _time_ms(backend, package.config.in_channels)
+        log(f"auto: {name} {precision}: {row['network_ms']:.0f} ms per {TIMING_SIDE}^2 input")
     timed = [r for r in measured if "network_ms" in r]
     if not timed:
         raise BackendUnavailable("auto: no backend is usable here: " + "; ".join(
             f"{r['backend']} {r['precision']}: {r['unusable']}" for r in measured))
     best = min(timed, key=lambda r: r["network_ms"])
     return Selection(best["backend"], best["precision"], measured)
+
+
+def _offers(name: str, precision: str) -> bool:
+    try:
+        return precision in REGISTRY[name].probe()
+    except BackendUnavailable:
+        return False
 
 
 def _still_offered(hit: dict) -> bool:
@@ -157,7 +177,7 @@ def _still_offered(hit: dict) -> bool:
 
 
 def select(package: ModelPackage, family: Family, threads: int = 0, device: str | None = None,
-           use_cache: bool = True, profile=None) -> Selection:
+           use_cache: bool = True, profile=None, log=silent) -> Selection:
     """The auto choice for this model here: from the cache, else measured and cached."""
     path = cache_dir() / "auto.json"
     key = cache_key(package, threads, device)
@@ -165,7 +185,8 @@ def select(package: ModelPackage, family: Family, threads: int = 0, device: str 
         hit = read_json(path).get(key)
         if hit and _still_offered(hit):
             return Selection(**hit)
-    choice = measure(package, family, threads, device, profile)
+    choice = measure(package, family, threads, device, profile, log)
+    log(f"auto: {choice.backend} {choice.precision} chosen for {package.name}")
     table = read_json(path)
     table[key] = choice.to_dict()
     atomic_write_json(path, table, indent=1)

@@ -105,8 +105,10 @@ def run_bench(model: str, backends: list[str], sizes: list[int], batch: int, rep
             tifffile.imwrite(path, mosaic(size))
             for name in backends:
                 backend, precision = parse_backend(name)
+                log(f"bench: {name} at {size}^2, batch {batch}: building the engine, one warm-up "
+                    f"and {repeat} timed runs")
                 engine = Engine(model, backend=backend, precision=precision, threads=threads,
-                                tile_size=tile_size, batch_size=batch)
+                                tile_size=tile_size, batch_size=batch, log=log)
                 run = {"backend": name, "resolved": f"{engine.backend.name}",
                        "precision": engine.backend.precision,
                        **bench_one(engine, path, size, batch, repeat)}

@@ -27,11 +27,11 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from cellrt import families
-from cellrt.engine.rescale import enlarge, shrink
+from cellrt.engine.rescale import back_to_source, resize
 from cellrt.engine.result import SegmentResult, StageClock
 from cellrt.engine.schedule import ERRORS, Pipeline, Pools
 from cellrt.engine.segment import Prepared, decode_tile, fill_input, prepare, stitch, tile_maps
-from cellrt.engine.tiling import Tile, input_profile
+from cellrt.engine.tiling import MIN_TILE, Tile, input_profile
 from cellrt.io.images import read_image
 from cellrt.runtime.backends import create_backend
 from cellrt.runtime.flip_average import FlipAveragedBackend
@@ -46,24 +46,33 @@ class Engine:
     or "fp32" / "bf16" / "fp16". threads: network threads (0: the backend's default).
     tile_size: core tile side (None: the model's default; 0: whole image). batch_size: tiles per
     network call. workers: post-processing threads in segment_many. streams: concurrent
-    network calls in segment_many. upscale: apply the model family's second-pass rule (the
-    boundary family's: a pass at 2x for images of small nuclei); False keeps every image to one
-    pass, for a fixed per-frame cost. flips: average the network's maps over the four flips of
-    each tile (cellrt.runtime.flip_average): a little more accurate, 4x the network time.
+    network calls in segment_many. upscale: find each image's object scale automatically: coarse
+    probes for objects larger than the model's training size (cellrt.families.scale; such
+    images are shrunk to it) and the family's second-pass rule for small ones (the boundary
+    family's: a pass at 2x); False keeps every image to one pass at 1x, for a fixed per-frame
+    cost. A `diameter` or `pixel_size` given to segment/segment_many sets the scale instead.
+    flips: average the network's maps over the four flips of each tile
+    (cellrt.runtime.flip_average): a little more accurate, 4x the network time.
+    log: called with a line of text for things a person waiting should know (the first use of
+    backend="auto" measures the backends). progress: called as progress(tiles_done, tiles_total)
+    after each network batch of a `segment` call on an image of several tiles.
     """
 
     def __init__(self, model: str | Path = "nuclei-fluo", backend: str = "auto",
                  precision: str = "auto", threads: int = 0, tile_size: int | None = None,
                  batch_size: int = 8, workers: int = 2, streams: int = 1,
-                 device: str | None = None, upscale: bool = True, flips: bool = False):
+                 device: str | None = None, upscale: bool = True, flips: bool = False,
+                 log=None, progress=None):
         if batch_size < 1:
             raise ValueError(f"Engine: batch_size must be >= 1, got {batch_size}")
         if workers < 1:
             raise ValueError(f"Engine: workers must be >= 1, got {workers}")
         if streams < 1:
             raise ValueError(f"Engine: streams must be >= 1, got {streams}")
-        if tile_size is not None and tile_size < 0:
-            raise ValueError(f"Engine: tile_size must be >= 0 or None, got {tile_size}")
+        if tile_size is not None and (tile_size < 0 or 0 < tile_size < MIN_TILE):
+            raise ValueError(f"Engine: tile_size must be 0 (whole image), None (the model's "
+                             f"default) or >= {MIN_TILE} px, got {tile_size} (a smaller tile "
+                             "runs the network mostly on its halo: many times slower)")
         self.package = ModelPackage.load(model)
         self.config = self.package.config
         self.family = families.bind(self.config)
@@ -81,11 +90,12 @@ class Engine:
             from cellrt.engine.auto import select
 
             self.selection = select(self.package, self.family, threads=threads, device=device,
-                                    profile=self.profile)
+                                    profile=self.profile, log=log or (lambda _: None))
             backend, precision = self.selection.backend, self.selection.precision
         elif precision == "auto":
             precision = "fp32"
         self.flips = flips
+        self.progress = progress
         self.backend = self._wrap(create_backend(self.package, backend, precision,
                                                  threads=threads, device=device,
                                                  profile=self.profile))
@@ -105,12 +115,35 @@ class Engine:
 
     # -- stages -------------------------------------------------------------------------------
 
-    def _prepare(self, item) -> Prepared:
+    def _prepare(self, item, scale: float | None = None) -> Prepared:
+        """Read, validate and normalise one image at the scale it is segmented at: `scale` when
+        given, else the one the probes of the family's scale rule settle, else 1 (the
+        small-objects rule comes after the first pass, in _rescaled)."""
         timings: dict = {}
         if isinstance(item, (str, Path)):
             with StageClock(timings)("read"):
                 item = read_image(item)
-        return prepare(item, self.family, self.tile_size, timings=timings)
+        prep = prepare(item, self.family, self.tile_size, timings=timings)
+        rule = self.family.scale_rule
+        if scale is None and self.upscale and rule is not None:
+            prep.probes = []
+            for p in rule.probes:
+                probe = self._run(self._resized(prep, p))
+                prep.probes.append((p, probe.table.median_diameter()))
+                estimate = rule.estimate(prep.probes)
+                if estimate is not None:
+                    prep.settled = True
+                    scale = rule.shrink(estimate)
+                    break
+        return prep if scale is None or scale == 1 else self._resized(prep, scale)
+
+    def _resized(self, prep: Prepared, scale: float) -> Prepared:
+        """`prep`'s original image prepared at `scale`, with the family's parameters for it."""
+        source = prep.raw if prep.source is None else prep.source
+        out = prepare(resize(source, scale), prep.family.at_scale(scale), self.tile_size,
+                      timings=prep.timings)
+        out.scale, out.source = scale, source
+        return out
 
     def _buffer(self, shape: tuple) -> np.ndarray:
         """This thread's input buffer of `shape`, allocated once and reused across calls."""
@@ -163,33 +196,70 @@ class Engine:
 
     def _run(self, prep: Prepared) -> SegmentResult:
         results = {}
+        total = len(prep.tiles)
         for tiles in self._batches(prep):
             out, seconds = self._network([(prep, t) for t in tiles])
             prep.timings["network"] = prep.timings.get("network", 0.0) + seconds
             for i, tile in enumerate(tiles):
                 results[tile.index] = decode_tile(prep, tile, tile_maps(out, i, tile))
+            if self.progress is not None and total > 1:
+                self.progress(len(results), total)
         return stitch(prep, [results[t.index] for t in prep.tiles])
 
     def _rescaled(self, result: SegmentResult, prep: Prepared) -> SegmentResult:
-        """The first pass's result, or the second pass's at another scale when the family's
-        rule asks for it; timings add up both passes."""
-        factor = prep.family.second_pass(result.table) if self.upscale else 1
-        if factor == 1:
+        """The main pass's result at the original size. At 1x, unless a given or probed scale
+        settled it: the scale rule's last probe pair (the finest probe and this pass) may still
+        find large objects, and the family's second-pass rule small ones; either means a second
+        pass at that scale. Timings add up every pass."""
+        if prep.scale != 1:
+            with StageClock(result.timings)("stitch"):
+                return back_to_source(result, prep.source, prep.scale)
+        scale = 1.0
+        rule = self.family.scale_rule
+        if prep.probes is not None and not prep.settled:
+            found = prep.probes + [(1.0, result.table.median_diameter())]
+            scale = rule.shrink(rule.estimate(found))
+        if scale == 1 and self.upscale:
+            scale = prep.family.second_pass(result.table)
+        if scale == 1:
             return result
-        big = self._run(prepare(enlarge(prep.raw, factor), prep.family.at_scale(factor),
-                                self.tile_size, timings=result.timings))
-        with StageClock(big.timings)("stitch"):
-            return shrink(big, prep.raw, factor)
+        again = self._resized(prep, scale)
+        again.timings = result.timings
+        out = self._run(again)
+        with StageClock(out.timings)("stitch"):
+            return back_to_source(out, prep.raw, scale)
 
     # -- public -------------------------------------------------------------------------------
 
-    def segment(self, image) -> SegmentResult:
-        """Segment one image: an (H, W) or (H, W, 3) array, or an image file path."""
-        prep = self._prepare(image)
+    def scale_for(self, diameter: float | None = None,
+                  pixel_size: float | None = None) -> float | None:
+        """The scale images are segmented at for a nucleus `diameter` (px) or a `pixel_size`
+        (µm/px) of the images; None when neither is given (found per image)."""
+        if diameter is None and pixel_size is None:
+            return None
+        if diameter is not None and pixel_size is not None:
+            raise ValueError("give a nucleus diameter or a pixel size, not both")
+        rule = self.family.scale_rule
+        if rule is None:
+            raise ValueError(f"model {self.package.name} declares no training scale; it can only "
+                             "segment images at their own scale")
+        return rule.for_diameter(diameter) if diameter is not None else \
+            rule.for_pixel_size(pixel_size)
+
+    def segment(self, image, diameter: float | None = None,
+                pixel_size: float | None = None) -> SegmentResult:
+        """Segment one image: an (H, W) or (H, W, 3) array, or an image file path.
+
+        diameter: the typical nucleus diameter in pixels, or pixel_size: the image's µm per
+        pixel; either resizes the image to the model's training scale (see `scale_for`).
+        Neither: the scale is found per image (`upscale`). `result.scale` says which was used.
+        """
+        prep = self._prepare(image, self.scale_for(diameter, pixel_size))
         return self._rescaled(self._run(prep), prep)
 
     def segment_many(self, images: Iterable, batch_size: int | None = None,
-                     errors: str = "raise", lookahead: int | None = None
+                     errors: str = "raise", lookahead: int | None = None,
+                     diameter: float | None = None, pixel_size: float | None = None
                      ) -> Iterator[SegmentResult | Exception]:
         """Segment many images (arrays or paths); results come back in input order.
 
@@ -197,12 +267,14 @@ class Engine:
         `batch_size`. errors="raise": a bad image raises (ValueError naming it) at its place in
         the order, after the results before it; errors="return": its exception is yielded in
         its place and the run goes on (an acquisition loop never stops for one bad frame).
+        diameter, pixel_size: as in `segment`, for every image.
         """
         if errors not in ERRORS:
             raise ValueError(f"segment_many: errors must be one of {ERRORS}, got {errors!r}")
         for name, value in (("batch_size", batch_size), ("lookahead", lookahead)):
             if value is not None and value < 1:
                 raise ValueError(f"segment_many: {name} must be >= 1 or None, got {value}")
+        scale = self.scale_for(diameter, pixel_size)
         bs = batch_size or self.batch_size
         ahead = lookahead or 2 * bs
         backends = self._streams()
@@ -210,6 +282,6 @@ class Engine:
                 ThreadPoolExecutor(len(backends), "cellrt-net") as net, \
                 ThreadPoolExecutor(self.workers, "cellrt-post") as post:
             pools = Pools(reader, net, post, backends)
-            yield from Pipeline(self, pools, bs, ahead, errors).run(iter(images))
+            yield from Pipeline(self, pools, bs, ahead, errors, scale).run(iter(images))
 
 

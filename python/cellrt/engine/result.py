@@ -20,11 +20,16 @@ class SegmentResult:
     table: ObjectTable  # one row per instance, ids ascending
     cut_objects: int = 0  # foreground components larger than the tile halo (kept, but clipped)
     timings: dict = field(default_factory=dict)  # stage (STAGES) -> seconds spent on this image
-    scale: int = 1  # > 1: segmented at this factor (a second pass), labels at 1x
+    scale: float = 1.0  # != 1: segmented resized by this factor; labels and table at 1x
 
     @property
     def count(self) -> int:
         return len(self.table)
+
+    @property
+    def diameter(self) -> float:
+        """Median object diameter (px of the image; 0.0 without objects)."""
+        return self.table.median_diameter()
 
     @property
     def class_names(self) -> tuple[str, ...]:

@@ -62,8 +62,9 @@ class Pools:
 class Pipeline:
     """The scheduling of one segment_many call (kept out of Engine to keep both readable)."""
 
-    def __init__(self, engine, pools: Pools, batch_size: int, lookahead: int, errors):
-        self.engine, self.pools = engine, pools
+    def __init__(self, engine, pools: Pools, batch_size: int, lookahead: int, errors,
+                 scale: float | None = None):
+        self.engine, self.pools, self.scale = engine, pools, scale
         self.batch_size, self.lookahead, self.errors = batch_size, lookahead, errors
         self.jobs: deque[_Job] = deque()  # in input order, not yet yielded
         self.pending: dict = {}  # net shape -> [(job, tile)] waiting for a full batch
@@ -79,7 +80,7 @@ class Pipeline:
             except StopIteration:
                 self.exhausted = True
                 return
-            self.jobs.append(_Job(self.pools.reader.submit(self.engine._prepare, item)))
+            self.jobs.append(_Job(self.pools.reader.submit(self.engine._prepare, item, self.scale)))
             unprepared += 1
 
     def _admit(self, job: _Job, block: bool) -> bool:

@@ -33,6 +33,10 @@ class Prepared:
     tiles: list[Tile]
     family: Family
     timings: dict = field(default_factory=dict)
+    scale: float = 1.0  # != 1: norm and raw are the image resized by it; `source` the original
+    source: np.ndarray | None = None  # (H, W, C) original intensities when scale != 1
+    probes: list | None = None  # [(probe scale, median diameter there)] of the scale rule
+    settled: bool = False  # the probes settled the scale: no later rule changes it
 
 
 @dataclass

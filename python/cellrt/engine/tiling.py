@@ -11,6 +11,9 @@ Three nested windows per tile (all in image pixel coordinates, half-open):
           radius, and every window starting at a multiple of the network's down-sampling factor,
           the dense maps inside the region equal those of a whole-image run.
 A whole-image run is the plan with one tile, so both go through the same code.
+
+Tiles smaller than MIN_TILE are refused by the engine: with a halo and context of about 100
+pixels each side, a 64-pixel core already feeds the network ~25 times its own pixels.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from cellrt.runtime.package import PackageConfig
 from cellrt.runtime.tensorrt.profiles import Profile
 
 Window = tuple[int, int, int, int]  # y0, x0, y1, x1
+
+
+MIN_TILE = 64  # smallest core side (px) the engine accepts (0: whole image)
 
 
 @dataclass(frozen=True)

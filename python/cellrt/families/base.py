@@ -9,7 +9,9 @@ of it: its post-processing parameters and rules) and says
     group instances into the indivisible units of tile ownership (`Decoded.support`): the engine
     keeps a unit in the one tile whose core holds the top-left corner of its bounding box,
     provided the unit does not touch the region's edge inside the image;
-  * whether an image gets a second pass at another scale (`second_pass`, `at_scale`).
+  * the object scale it was trained at and how an image's scale is probed (`scale_rule`,
+    cellrt.families.scale), and whether an image gets a second pass at another scale
+    (`second_pass`, `at_scale`).
 The engine (cellrt.engine) plans tiles, batches them, runs the backend and stitches; it knows no
 family by name (cellrt.families.bind picks one by the config's "family").
 """
@@ -21,8 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cellrt.families.scale import ScaleRule
 from cellrt.io.table import ObjectTable
-from cellrt.runtime.package import PackageConfig
+from cellrt.runtime.package import PackageConfig, PackageError
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,10 @@ class Family(ABC):
 
     def __init__(self, config: PackageConfig):
         self.config = config
+        try:
+            self.scale_rule: ScaleRule | None = ScaleRule.from_dict(config.scale)
+        except (TypeError, ValueError) as exc:
+            raise PackageError(f"model package {config.name}: {exc}") from None
 
     @abstractmethod
     def graphs(self) -> tuple[GraphSpec, ...]:
@@ -85,6 +92,6 @@ class Family(ABC):
         (1: no second pass)."""
         return 1
 
-    def at_scale(self, factor: int) -> "Family":
-        """This family for an image enlarged by `factor` (e.g. size limits scaled)."""
+    def at_scale(self, factor: float) -> "Family":
+        """This family for an image resized by `factor` (e.g. size limits scaled)."""
         return self

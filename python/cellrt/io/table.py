@@ -111,6 +111,11 @@ class ObjectTable:
         return self.replace(bbox=self.columns["bbox"] + np.array([dy, dx, dy, dx]),
                             centroid=self.columns["centroid"] + np.array([dy, dx], np.float64))
 
+    def median_diameter(self) -> float:
+        """Median diameter (px) of the circles of the objects' areas; 0.0 without objects."""
+        area = self.columns["area"]
+        return float(np.median(np.sqrt(area * (4.0 / np.pi)))) if len(area) else 0.0
+
     def class_name(self, cls: int) -> str:
         return self.class_names[cls - 1] if 0 < cls <= len(self.class_names) else str(cls)
 

@@ -66,8 +66,8 @@ def _require(source, key: str, value, kind, minimum=None):
 class PackageConfig:
     """config.json of a model package, validated once when the package is read.
 
-    The common fields are checked here; `postprocess` and `upscale` belong to the model's family
-    (cellrt.families), which checks them when an engine binds the package.
+    The common fields are checked here; `postprocess`, `upscale` and `scale` belong to the
+    model's family (cellrt.families), which checks them when an engine binds the package.
     """
 
     name: str
@@ -82,6 +82,8 @@ class PackageConfig:
     normalization: dict = field(default_factory=dict)  # how inputs are scaled (documentation)
     class_names: tuple[str, ...] = ("nucleus",)
     upscale: dict | None = None  # the family's second-pass rule, if any
+    scale: dict | None = None  # training object scale and probe rule (cellrt.families.scale)
+    expects: dict = field(default_factory=dict)  # what images fit: modality, channels
     model_config: dict = field(default_factory=dict)  # the torch network's constructor arguments
     card: dict = field(default_factory=dict)  # model card: data, licence, recipe, metrics
     format_version: int = FORMAT_VERSION
@@ -130,8 +132,11 @@ class PackageConfig:
         for key in ("normalization", "model_config", "card"):
             if key in values:
                 _require(source, key, values[key], dict)
-        if values.get("upscale") is not None:
-            _require(source, "upscale", values["upscale"], dict)
+        for key in ("upscale", "scale"):
+            if values.get(key) is not None:
+                _require(source, key, values[key], dict)
+        if "expects" in values:
+            _require(source, "expects", values["expects"], dict)
         return cls(**values)
 
     def to_dict(self) -> dict:
@@ -139,8 +144,9 @@ class PackageConfig:
         d = asdict(self)
         for key in ("outputs", "class_names"):
             d[key] = list(d[key])
-        if d["upscale"] is None:
-            del d["upscale"]
+        for key in ("upscale", "scale"):
+            if d[key] is None:
+                del d[key]
         return d
 
 

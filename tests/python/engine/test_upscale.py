@@ -14,7 +14,7 @@ from cellrt.io.images import read_image
 from cellrt.metrics import DatasetMetrics
 from cellrt.engine.engine import Engine
 from cellrt.engine.segment import segment_image
-from cellrt.engine.rescale import shrink_labels
+from cellrt.engine.rescale import sample_labels
 from cellrt.families.boundary.upscale import UpscaleRule
 from cellrt.runtime.package import ModelPackage, write_package
 
@@ -64,19 +64,33 @@ def test_rule_absent_or_zero_never_upscales():
     assert empty.count == 0 and UpscaleRule(1e9).factor_for(empty.table) == 1
 
 
-def test_shrink_labels_is_exact_and_renumbers_in_raster_order():
+def test_sample_labels_is_exact_and_renumbers_in_raster_order():
     small = np.array([[0, 7, 7, 0],
                       [3, 3, 0, 0],
                       [0, 0, 0, 9]], dtype=np.int32)
     big = np.kron(small, np.ones((2, 2), np.int32))
     big[0, 6] = 4  # a sub-pixel object no 1x pixel samples: it disappears
-    labels, old = shrink_labels(big, 2)
+    labels, old = sample_labels(big, small.shape)
     np.testing.assert_array_equal(labels, [[0, 1, 1, 0], [2, 2, 0, 0], [0, 0, 0, 3]])
     np.testing.assert_array_equal(old, [7, 3, 9])
-    labels, old = shrink_labels(np.kron(small, np.ones((3, 3), np.int32)), 3)
+    labels, old = sample_labels(np.kron(small, np.ones((3, 3), np.int32)), small.shape)
     np.testing.assert_array_equal(labels, [[0, 1, 1, 0], [2, 2, 0, 0], [0, 0, 0, 3]])
-    empty, old = shrink_labels(np.zeros((4, 6), np.int32), 2)
+    empty, old = sample_labels(np.zeros((4, 6), np.int32), (2, 3))
     assert empty.shape == (2, 3) and not empty.any() and len(old) == 0
+
+
+def test_sample_labels_blows_up_a_shrunk_image_without_shifting_it():
+    small = np.array([[0, 7, 7, 0],
+                      [3, 3, 0, 9]], dtype=np.int32)
+    # Back to 3x: every small pixel becomes a 3 x 3 block exactly where it was.
+    labels, old = sample_labels(small, (6, 12))
+    np.testing.assert_array_equal(labels, np.kron([[0, 1, 1, 0], [2, 2, 0, 3]],
+                                                  np.ones((3, 3), np.int32)))
+    np.testing.assert_array_equal(old, [7, 3, 9])
+    # A non-integer factor keeps the order and the coverage of every object.
+    labels, _ = sample_labels(small, (5, 10))
+    assert labels.shape == (5, 10) and set(np.unique(labels)) == {0, 1, 2, 3}
+    assert labels[0, 0] == 0 and labels[-1, 0] == 2 and labels[-1, -1] == 3
 
 
 @pytest.mark.parametrize("name", [SMALL, "dsb_stained_0"])
@@ -152,11 +166,11 @@ def test_segment_cli_reports_and_can_skip_the_second_pass(always_upscaling, tmp_
     proc = run_cli("segment", src, "-o", tmp_path / "two", "--model", always_upscaling,
                    "--backend", "onnxruntime")
     assert proc.returncode == 0, proc.stderr
-    assert "segmented at 2x (small nuclei)" in proc.stdout
+    assert ", scale 2.00 (median diameter " in proc.stdout
     proc = run_cli("segment", src, "-o", tmp_path / "one", "--model", always_upscaling,
-                   "--backend", "onnxruntime", "--no-upscale")
+                   "--backend", "onnxruntime", "--no-autoscale")
     assert proc.returncode == 0, proc.stderr
-    assert "objects" in proc.stdout and "segmented at" not in proc.stdout
+    assert "objects" in proc.stdout and "scale" not in proc.stdout
     two = tifffile.imread(tmp_path / "two" / f"{SMALL}_labels.tif")
     one = tifffile.imread(tmp_path / "one" / f"{SMALL}_labels.tif")
     assert two.shape == one.shape == (256, 256) and two.max() != one.max()

@@ -48,8 +48,15 @@ class UpscaleRule:
         return self.factor
 
 
-def scaled_params(params: PostprocessParams, factor: int) -> PostprocessParams:
-    """Post-processing for the enlarged image: the instance-area limit grows by factor^2. The
-    marker limit stays: a vote-density marker's size is set by the spread of the predicted
-    centres and vote_sigma, not by the nucleus (docs/tuning.md)."""
-    return replace(params, min_size=params.min_size * factor * factor)
+def scaled_params(params: PostprocessParams, factor: float) -> PostprocessParams:
+    """Post-processing for an image resized by `factor`. Enlarged (small nuclei brought to the
+    training size): the instance-area limit grows by factor^2, so specks of the original stay
+    specks. Shrunk (large nuclei brought to the training size): unchanged, the nuclei are then at
+    the size the parameters were tuned for. The marker limit stays in both: a vote-density
+    marker's size is set by the spread of the predicted centres and vote_sigma, not by the
+    nucleus (docs/tuning.md)."""
+    if factor <= 1:
+        return params
+    if float(factor).is_integer():
+        return replace(params, min_size=params.min_size * int(factor) ** 2)
+    return replace(params, min_size=int(round(params.min_size * factor * factor)))
