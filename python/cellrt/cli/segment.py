@@ -9,8 +9,8 @@ import sys
 from cellrt.cli.options import TileProgress, add_backend_argument, add_upscale_argument, note
 from cellrt.engine.api import get_engine
 from cellrt.io.batch import plan_batch
-from cellrt.io.images import ImageError, read_image
-from cellrt.io.outputs import check_output_folder, outputs_done, write_outputs
+from cellrt.io.images import ImageError, read_file, select_planes
+from cellrt.io.outputs import check_output_folder, outputs_done, roi_zip_bytes, write_outputs
 
 
 def add_parser(sub) -> None:
@@ -35,6 +35,15 @@ def add_parser(sub) -> None:
                             "have the model's training size (default: found per image)")
     scale.add_argument("--pixel-size", type=float, metavar="UM",
                        help="µm per pixel of the images (models with a known training pixel size)")
+    p.add_argument("--roi-zip", action="store_true",
+                   help="also write NAME_rois.zip: the outlines as a Fiji/ImageJ ROI set")
+    p.add_argument("--channel", default=None, metavar="N|NAME",
+                   help="channel to segment in a multi-channel image: index from 0, or a channel "
+                        "name from OME metadata (default: the image's only channel, or RGB)")
+    p.add_argument("--z", default=None, metavar="max|mean|N|all",
+                   help="z stacks: max or mean projection, plane N (from 0), or all (each plane "
+                        "segmented, outputs NAME_z000_*, ...); time series are segmented frame "
+                        "by frame (NAME_t000_*) (default: refuse a stack)")
     add_upscale_argument(p)
     add_backend_argument(p)
     p.set_defaults(func=run_segment)
@@ -44,6 +53,23 @@ def _progress(i: int, n: int, name: str) -> None:
     if sys.stderr.isatty():
         sys.stderr.write(f"\r[{i}/{n}] {name[:60]:<60}" + ("\n" if i == n else ""))
         sys.stderr.flush()
+
+
+def _segment_one(engine, args, name: str, stem: str, img, pixel_size) -> bool:
+    """Segment one plane and write its outputs; one line either way. True if it worked."""
+    try:
+        res = engine.segment(img, diameter=args.diameter, pixel_size=args.pixel_size)
+        res.table = res.table.with_pixel_size(pixel_size)
+        extra = {"_rois.zip": roi_zip_bytes(res.labels, res.table)} if args.roi_zip else None
+        write_outputs(args.outdir, stem, img, res, extra)
+    except (ValueError, TypeError) as exc:
+        print(f"cellrt segment: error: {name}: {exc}", file=sys.stderr)
+        return False
+    extra = f", scale {res.scale:.2f}" if res.scale != 1 else ""
+    extra += f" (median diameter {res.diameter:.0f} px)" if res.count else ""
+    extra += f", {res.cut_objects} cut by the tile halo" if res.cut_objects else ""
+    print(f"{name}: {res.count} objects{extra}")
+    return True
 
 
 def run_segment(args: argparse.Namespace) -> int:
@@ -67,20 +93,18 @@ def run_segment(args: argparse.Namespace) -> int:
             skipped += 1
             continue
         try:
-            img = read_image(f)
-            res = engine.segment(img, diameter=args.diameter, pixel_size=args.pixel_size)
-            write_outputs(args.outdir, item.stem, img, res)
+            image = read_file(f)
+            planes = select_planes(image, args.channel, args.z, name=str(f))
         except ImageError as exc:
             print(f"cellrt segment: error: {exc}", file=sys.stderr)
             failed += 1
-        except (ValueError, TypeError) as exc:
-            print(f"cellrt segment: error: {f}: {exc}", file=sys.stderr)
-            failed += 1
-        else:
-            extra = f", scale {res.scale:.2f}" if res.scale != 1 else ""
-            extra += f" (median diameter {res.diameter:.0f} px)" if res.count else ""
-            extra += f", {res.cut_objects} cut by the tile halo" if res.cut_objects else ""
-            print(f"{f}: {res.count} objects{extra}")
+            continue
+        for suffix, img in planes:
+            if suffix and not args.overwrite and outputs_done(args.outdir, item.stem + suffix):
+                skipped += 1
+                continue
+            failed += not _segment_one(engine, args, f"{f}{suffix}", item.stem + suffix, img,
+                                       args.pixel_size or image.pixel_size)
     if skipped:
         print(f"skipped {skipped} of {len(items)} images whose outputs exist in {args.outdir} "
               "(--overwrite to segment them again)")

@@ -40,32 +40,69 @@ def outlines(labels: np.ndarray) -> np.ndarray:
 
 
 def display_rgb(image: np.ndarray) -> np.ndarray:
-    """Any supported image -> uint8 RGB for display (percentile stretch over the whole image)."""
-    rgb = normalize(image, 3 if image.ndim == 3 else 1)
+    """Any supported image -> uint8 RGB for display. Gray: percentile stretch over the whole
+    image (fluorescence is often dim). Colour: its own colours (uint8 as is; other dtypes scaled
+    by one factor for all channels), since a per-channel stretch changes the stain's hue."""
+    if image.ndim == 3:
+        if image.dtype == np.uint8:
+            return np.ascontiguousarray(image)
+        img = image.astype(np.float64)
+        top = float(np.max(img)) if img.size else 0.0
+        scale = 255.0 / (np.iinfo(image.dtype).max if image.dtype.kind in "ui" else top or 1.0)
+        return np.clip(img * scale, 0, 255).astype(np.uint8)
+    rgb = normalize(image, 1)
     rgb = np.clip(rgb * 255.0, 0, 255).astype(np.uint8)
-    return np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb
+    return np.repeat(rgb, 3, axis=2)
+
+
+def _legend(rgb: np.ndarray, class_names: tuple[str, ...]) -> None:
+    """Class colour swatches and names in the top-left corner, on a dark box."""
+    import cv2
+
+    scale, pad = 0.4, 4
+    line = int(14 * scale / 0.4)
+    width = max(cv2.getTextSize(n, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)[0][0]
+                for n in class_names) + line + 3 * pad
+    height = len(class_names) * line + 2 * pad
+    h, w = min(height, rgb.shape[0]), min(width, rgb.shape[1])
+    rgb[:h, :w] = (rgb[:h, :w] * 0.3).astype(np.uint8)
+    for i, name in enumerate(class_names):
+        y = pad + i * line
+        colour = tuple(int(c) for c in _PALETTE[i % len(_PALETTE)])
+        cv2.rectangle(rgb, (pad, y + 2), (pad + line - 4, y + line - 2), colour, -1)
+        cv2.putText(rgb, name, (2 * pad + line, y + line - 3), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                    colour, 1, cv2.LINE_AA)
 
 
 def overlay_png_bytes(image: np.ndarray, labels: np.ndarray, table: ObjectTable) -> bytes:
+    """The image with every object's outline in its class colour; where the image is bright
+    under the outline (saturated nuclei) the colour is darkened so it stays visible. Models of
+    several classes get a legend."""
     import cv2
 
     rgb = display_rgb(image)
     cls_of = np.zeros(int(labels.max(initial=0)) + 1, dtype=np.int64)
     cls_of[np.asarray(table["id"], dtype=np.int64)] = np.asarray(table["class"], dtype=np.int64)
     edge = outlines(labels)
-    rgb[edge] = _PALETTE[(cls_of[labels[edge]] - 1) % len(_PALETTE)]
+    colour = _PALETTE[(cls_of[labels[edge]] - 1) % len(_PALETTE)].astype(np.float64)
+    under = rgb[edge].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    # Contrast with the pixel beneath: a bright class colour on a bright pixel turns dark.
+    bright = (under > 150) & (colour @ np.array([0.299, 0.587, 0.114]) > 150)
+    colour[bright] *= 0.35
+    rgb[edge] = colour.astype(np.uint8)
+    if len(table.class_names) > 1:
+        _legend(rgb, table.class_names)
     ok, png = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
     if not ok:
         raise ValueError("overlay: PNG encoding failed")
     return png.tobytes()
 
 
-def geojson_bytes(labels: np.ndarray, table: ObjectTable) -> bytes:
-    """QuPath-compatible FeatureCollection: one detection polygon per instance (outer contour,
-    pixel-corner coordinates x, y), with class and measurements."""
+def polygons(labels: np.ndarray, table: ObjectTable):
+    """(row, outer contour (n, 2) x, y in pixel-corner coordinates) of every object, in table
+    order: the polygon covers exactly the object's pixels (holes aside)."""
     import cv2
 
-    feats = []
     for i in range(len(table["id"])):
         lid = int(table["id"][i])
         y0, x0, y1, x1 = map(int, table["bbox"][i])
@@ -73,14 +110,22 @@ def geojson_bytes(labels: np.ndarray, table: ObjectTable) -> bytes:
         # OpenCV traces boundary pixel centres. On the 2x up-sampled (and 1-padded) mask the
         # boundary pixels sit on even coordinates at left/top edges and odd ones at right/bottom
         # edges, so ceil(b / 2) - 1 is exactly the pixel-corner coordinate: the polygon covers
-        # its pixels, QuPath's convention.
+        # its pixels, QuPath's and ImageJ's convention.
         big = np.kron(np.pad(crop, 1), np.ones((2, 2), np.uint8))
         contours, _ = cv2.findContours(big, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         if not contours:
             continue
         c = max(contours, key=cv2.contourArea)[:, 0, :].astype(np.float64)
         pts = np.ceil(c / 2.0) - 1.0 + [x0, y0]
-        pts = pts[np.r_[True, np.any(pts[1:] != pts[:-1], axis=1)]]  # drop repeated vertices
+        yield i, pts[np.r_[True, np.any(pts[1:] != pts[:-1], axis=1)]]  # no repeated vertices
+
+
+def geojson_bytes(labels: np.ndarray, table: ObjectTable) -> bytes:
+    """QuPath-compatible FeatureCollection: one detection polygon per instance (outer contour,
+    pixel-corner coordinates x, y), with class and measurements."""
+    feats = []
+    for i, pts in polygons(labels, table):
+        lid = int(table["id"][i])
         ring = pts.tolist() + [pts[0].tolist()]
         name = table.class_name(int(table["class"][i]))
         feats.append({
@@ -95,6 +140,26 @@ def geojson_bytes(labels: np.ndarray, table: ObjectTable) -> bytes:
             },
         })
     return json.dumps({"type": "FeatureCollection", "features": feats}).encode()
+
+
+def roi_zip_bytes(labels: np.ndarray, table: ObjectTable) -> bytes:
+    """Fiji/ImageJ RoiSet zip (ROI Manager > More > Open): one polygon ROI per object, named
+    "<id>-<class name>", outlines as in the GeoJSON (needs roifile)."""
+    try:
+        from roifile import ImagejRoi, ROI_TYPE
+    except ImportError:
+        raise ValueError("--roi-zip needs roifile: pip install roifile") from None
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i, pts in polygons(labels, table):
+            lid = int(table["id"][i])
+            name = f"{lid:05d}-{table.class_name(int(table['class'][i]))}"
+            roi = ImagejRoi.frompoints(pts, name=name)
+            roi.roitype = ROI_TYPE.POLYGON
+            zf.writestr(f"{name}.roi", roi.tobytes())
+    return buf.getvalue()
 
 
 def check_output_folder(outdir: str | Path) -> Path:

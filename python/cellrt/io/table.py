@@ -10,6 +10,9 @@ Columns (N rows; coordinates in pixels of the image, y first; bbox half-open):
     bbox            int64 (N, 4)     (y0, x0, y1, x1)
     mean_intensity  float64 (N, C)   mean of each image channel over the instance
 
+With a known pixel size (`with_pixel_size`, read from OME-TIFF or ImageJ metadata), the exports
+add area_um2, centroid_y_um and centroid_x_um.
+
 `table["area"]` reads a column. Flat columns (centroid_y, bbox_x1, mean_intensity_0, ...)
 are what `to_csv`, `to_pandas` and `to_parquet` write.
 """
@@ -55,6 +58,7 @@ class ObjectTable:
 
     columns: dict[str, np.ndarray]
     class_names: tuple[str, ...] = ("nucleus",)
+    pixel_size: float | None = None  # µm per pixel, when known: adds µm columns to the exports
 
     @classmethod
     def from_columns(cls, columns: dict, class_names=("nucleus",)) -> "ObjectTable":
@@ -100,11 +104,22 @@ class ObjectTable:
 
     def take(self, rows) -> "ObjectTable":
         """The table of `rows` (an index array or boolean mask), in that order."""
-        return ObjectTable({c: v[rows] for c, v in self.columns.items()}, self.class_names)
+        return ObjectTable({c: v[rows] for c, v in self.columns.items()}, self.class_names,
+                           self.pixel_size)
 
     def replace(self, **columns) -> "ObjectTable":
         """A copy with the given columns replaced (validated as in from_columns)."""
-        return ObjectTable.from_columns({**self.columns, **columns}, self.class_names)
+        table = ObjectTable.from_columns({**self.columns, **columns}, self.class_names)
+        return table.with_pixel_size(self.pixel_size)
+
+    def with_pixel_size(self, pixel_size: float | None) -> "ObjectTable":
+        """This table with its pixel size in µm (None: unknown); the exports then add
+        area_um2, centroid_y_um and centroid_x_um."""
+        if pixel_size is not None and not (np.isfinite(pixel_size) and pixel_size > 0):
+            raise ValueError(f"ObjectTable: pixel_size must be a positive number of µm or None, "
+                             f"got {pixel_size!r}")
+        return ObjectTable(self.columns, self.class_names,
+                           None if pixel_size is None else float(pixel_size))
 
     def shifted(self, dy: int, dx: int) -> "ObjectTable":
         """The table with its coordinates moved by (dy, dx) pixels."""
@@ -130,6 +145,11 @@ class ObjectTable:
             flat[name] = c["bbox"][:, i]
         for i in range(self.channels):
             flat[f"mean_intensity_{i}"] = c["mean_intensity"][:, i]
+        if self.pixel_size is not None:
+            um = self.pixel_size
+            flat["area_um2"] = c["area"] * um * um
+            flat["centroid_y_um"] = c["centroid"][:, 0] * um
+            flat["centroid_x_um"] = c["centroid"][:, 1] * um
         return flat
 
     def to_csv(self, path: str | Path | None = None) -> bytes:
@@ -146,6 +166,9 @@ class ObjectTable:
             row = [int(c["id"][i]), cls, self.class_name(cls), f"{float(c['score'][i]):.4f}",
                    int(c["area"][i]), f"{cy:.3f}", f"{cx:.3f}", *map(int, c["bbox"][i])]
             row += [f"{v:.4f}" for v in c["mean_intensity"][i]]
+            if self.pixel_size is not None:
+                um = self.pixel_size
+                row += [f"{c['area'][i] * um * um:.4f}", f"{cy * um:.4f}", f"{cx * um:.4f}"]
             w.writerow(row)
         data = out.getvalue().encode()
         if path is not None:

@@ -14,6 +14,7 @@ import pytest
 import tifffile
 
 import cellrt
+from cellrt.io.images import read_image
 
 EXAMPLES = Path(cellrt.__file__).parent / "examples"
 
@@ -292,3 +293,63 @@ def test_segment_recursive_keeps_relative_paths(plates):
     r = run_cli("segment", plates, "-o", out, "--backend", "onnxruntime")
     assert r.returncode == 1 and "--recursive" not in r.stderr
     assert "has no PNG, JPEG or TIFF images" in r.stderr
+
+
+def test_segment_stacks_channels_and_pixel_size(tmp_path):
+    nuclei = read_image(EXAMPLES / "dsb_fluo_1.png")
+    noise = np.random.default_rng(0).integers(0, 30, nuclei.shape).astype(nuclei.dtype)
+    d = tmp_path / "in"
+    d.mkdir()
+    tifffile.imwrite(d / "stack.tif", np.stack([nuclei, nuclei, noise, nuclei, nuclei]))
+    tifffile.imwrite(d / "two.ome.tif", np.stack([noise, nuclei]).astype(np.uint16), ome=True,
+                     metadata={"axes": "CYX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5,
+                               "Channel": {"Name": ["GFP", "DAPI"]}})
+    out = tmp_path / "out"
+    # A stack or several channels without a choice: one line naming the options, no output.
+    r = run_cli("segment", d, "-o", out, "--backend", "onnxruntime")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    errors = r.stderr.strip().splitlines()
+    assert len(errors) == 2 and all("--channel" in e and "--z" in e for e in errors), errors
+    assert not list(out.rglob("*_labels.tif"))
+    r = run_cli("segment", d / "stack.tif", "-o", out, "--z", "all", "--backend", "onnxruntime")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.glob("stack_z*_labels.tif")) == [
+        f"stack_z00{i}_labels.tif" for i in range(5)]
+    assert not tifffile.imread(out / "stack_z002_labels.tif").any()
+    r = run_cli("segment", d / "stack.tif", "-o", out / "max", "--z", "max",
+                "--backend", "onnxruntime")
+    assert r.returncode == 0, r.stderr
+    r = run_cli("segment", d / "two.ome.tif", "-o", out, "--channel", "DAPI",
+                "--backend", "onnxruntime")
+    assert r.returncode == 0, r.stderr
+    rows = (out / "two.ome_objects.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    assert header[-3:] == ["area_um2", "centroid_y_um", "centroid_x_um"]
+    first = dict(zip(header, rows[1].split(",")))
+    assert float(first["area_um2"]) == pytest.approx(int(first["area"]) * 0.25)
+    assert float(first["centroid_x_um"]) == pytest.approx(float(first["centroid_x"]) * 0.5,
+                                                          abs=1e-3)
+    direct = cellrt.segment(nuclei, backend="onnxruntime").labels
+    assert np.array_equal(tifffile.imread(out / "two.ome_labels.tif"), direct)
+
+
+def test_segment_roi_zip_opens_as_imagej_rois(tmp_path):
+    import zipfile
+
+    from roifile import ROI_TYPE, ImagejRoi
+
+    out = tmp_path / "out"
+    r = run_cli("segment", EXAMPLES / "dsb_fluo_1.png", "-o", out, "--roi-zip",
+                "--backend", "onnxruntime")
+    assert r.returncode == 0, r.stderr
+    labels = tifffile.imread(out / "dsb_fluo_1_labels.tif")
+    rois = ImagejRoi.fromfile(out / "dsb_fluo_1_rois.zip")
+    assert len(rois) == labels.max() > 0
+    with zipfile.ZipFile(out / "dsb_fluo_1_rois.zip") as zf:
+        assert all(n.endswith("-nucleus.roi") for n in zf.namelist())
+    areas = np.bincount(labels.ravel())[1:]
+    for roi in rois:
+        assert roi.roitype == ROI_TYPE.POLYGON
+        x, y = roi.coordinates().T.astype(float)
+        shoelace = 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))
+        assert shoelace == areas[int(roi.name.split("-")[0]) - 1]
