@@ -18,6 +18,7 @@ import argparse
 import itertools
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def main(argv=None) -> int:
     pairs = [(read_image(image_path(args.data, sid)),
               tifffile.imread(args.data / "labels" / f"{sid}.tif"))
              for sid in read_split(args.data, ["val"])]
-    trial = Path(args.out or pkg.path).with_suffix(".trial.cellrt")
+    tmp = tempfile.TemporaryDirectory(prefix="cellrt-tune-scale-")
+    trial = Path(tmp.name) / "trial.cellrt"
     results = []
     for shrink_below, area in itertools.product(args.shrink_below, args.enlarge_area):
         config = editable_config(pkg)
@@ -106,7 +108,7 @@ def main(argv=None) -> int:
         print(json.dumps({"shrink_below": shrink_below, "enlarge_area": area,
                           "mean_ap50": round(mean, 4), "val": table,
                           "seconds": round(time.perf_counter() - t0)}), flush=True)
-    trial.unlink(missing_ok=True)
+    tmp.cleanup()
     mean, shrink_below, area, table, config = max(results, key=lambda r: r[0])
     config["expects"] = {"modality": args.modality, "channels": pkg.config.in_channels,
                          "diameter": diameter}

@@ -211,13 +211,93 @@ py::tuple regionprops_emulate_py(const py::array& labels, const py::object& inte
   });
 }
 
+// Shape descriptors of the labels `present` (sorted, > 0), whose bbox and area regionprops gave.
+// order: null for the production path, else the pixel order of the atomic emulation.
+py::tuple shape_py(const py::array& labels, const carray<int64_t>& present,
+                   const carray<int64_t>& bbox, const carray<int64_t>& area,
+                   const int64_t* order) {
+  CELLRT_CHECK(labels.ndim() == 2, kOp, ": labels must be 2-D (H, W), got ", shape_str(labels));
+  const int64_t num = present.ndim() == 1 ? present.shape(0) : -1;
+  CELLRT_CHECK(num >= 0 && bbox.ndim() == 2 && bbox.shape(0) == num && bbox.shape(1) == 4 &&
+                   area.ndim() == 1 && area.shape(0) == num,
+               kOp, ": shape needs present (N,), bbox (N, 4) and area (N,), got ",
+               shape_str(present), ", ", shape_str(bbox), ", ", shape_str(area));
+  ShapeParams p{labels.shape(0), labels.shape(1), num};
+  const int64_t* pr = present.data();
+  const int64_t* bb = bbox.data();
+  const int64_t top = num ? pr[num - 1] : 0;
+  std::vector<int64_t> lut(static_cast<size_t>(top + 1), -1);
+  std::vector<int64_t> offset(static_cast<size_t>(num + 1), 0);
+  for (int64_t j = 0; j < num; ++j) {
+    CELLRT_CHECK(pr[j] > 0 && (j == 0 || pr[j] > pr[j - 1]), kOp,
+                 ": present labels must be positive and increasing");
+    CELLRT_CHECK(bb[4 * j] >= 0 && bb[4 * j + 2] > bb[4 * j] && bb[4 * j + 2] <= p.height &&
+                     bb[4 * j + 1] >= 0 && bb[4 * j + 3] > bb[4 * j + 1] &&
+                     bb[4 * j + 3] <= p.width,
+                 kOp, ": bbox row ", j, " outside the image");
+    lut[static_cast<size_t>(pr[j])] = j;
+    offset[static_cast<size_t>(j + 1)] = offset[static_cast<size_t>(j)] + bb[4 * j + 2] - bb[4 * j];
+  }
+  const int64_t rows = offset[static_cast<size_t>(num)];
+  std::vector<rp_u64> moments(static_cast<size_t>(5 * num)), perim(static_cast<size_t>(3 * num));
+  std::vector<int32_t> row_min(static_cast<size_t>(rows)), row_max(static_cast<size_t>(rows));
+  std::vector<int64_t> hull(static_cast<size_t>(16 * rows + 8 * num));
+  ShapeAccum a{lut.data(),    bb,          area.data(),      offset.data(), moments.data(),
+               perim.data(),  row_min.data(), row_max.data(), hull.data()};
+  py::array_t<double> perimeter(num), ecc(num), major(num), minor(num), orient(num);
+  py::array_t<int64_t> convex(num);
+  ShapeOutput o{perimeter.mutable_data(), ecc.mutable_data(),    major.mutable_data(),
+                minor.mutable_data(),     orient.mutable_data(), convex.mutable_data()};
+  dispatch_labels(labels, [&](auto tag) {
+    using L = decltype(tag);
+    const carray<L> lab = carray<L>::ensure(labels);
+    const L* l = lab.data();
+    const int64_t n = p.height * p.width;
+    {
+      py::gil_scoped_release release;
+      for (int64_t i = 0; i < n; ++i) {
+        // Every labelled pixel must be a present label: its row tables exist.
+        if (l[i] > 0 && (static_cast<int64_t>(l[i]) > top || lut[static_cast<size_t>(l[i])] < 0))
+          p.num_rows = -1;
+      }
+    }
+    CELLRT_CHECK(p.num_rows >= 0, kOp, ": labels hold a value missing from present");
+    py::gil_scoped_release release;
+    throw_if_error(kOp, order ? regionprops_shape_emulate_cpu(p, l, order, a, o)
+                              : regionprops_shape_cpu(p, l, a, o));
+    return 0;
+  });
+  return py::make_tuple(perimeter, ecc, major, minor, orient, convex);
+}
+
 }  // namespace
 
 void register_regionprops(py::module_& m) {
   m.def("regionprops", &regionprops_py, py::arg("labels"), py::arg("intensity") = py::none(),
         py::arg("classes") = py::none(),
         "Per-label (label, area, bbox, centroid, mean_intensity|None, majority class|None).");
+  m.def(
+      "regionprops_shape",
+      [](const py::array& labels, const carray<int64_t>& present, const carray<int64_t>& bbox,
+         const carray<int64_t>& area) { return shape_py(labels, present, bbox, area, nullptr); },
+      py::arg("labels"), py::arg("present"), py::arg("bbox"), py::arg("area"),
+      "(perimeter, eccentricity, major, minor, orientation, convex_area) per present label.");
   py::module_ t = m.attr("testing").cast<py::module_>();
+  t.def(
+      "regionprops_shape_emulate",
+      [](const py::array& labels, const carray<int64_t>& present, const carray<int64_t>& bbox,
+         const carray<int64_t>& area, const carray<int64_t>& order) {
+        const int64_t n = labels.ndim() == 2 ? labels.shape(0) * labels.shape(1) : -1;
+        CELLRT_CHECK(order.ndim() == 1 && order.shape(0) == n, "testing.regionprops_shape_emulate",
+                     ": order must have one entry per pixel");
+        for (int64_t k = 0; k < n; ++k) {
+          CELLRT_CHECK(order.data()[k] >= 0 && order.data()[k] < n,
+                       "testing.regionprops_shape_emulate", ": order must index pixels");
+        }
+        return shape_py(labels, present, bbox, area, order.data());
+      },
+      py::arg("labels"), py::arg("present"), py::arg("bbox"), py::arg("area"), py::arg("order"),
+      "regionprops_shape with the GPU's atomic per-pixel element run in `order`.");
   t.def("regionprops_emulate", &regionprops_emulate_py, py::arg("labels"),
         py::arg("intensity") = py::none(), py::arg("classes") = py::none(), py::arg("order"),
         "regionprops with the GPU's atomic per-pixel element run over pixels in `order`.");

@@ -28,6 +28,35 @@ RegionpropsAccum accum(std::uintptr_t count, std::uintptr_t sum_y, std::uintptr_
 
 void register_regionprops_cuda(py::module_& m) {
   m.def(
+      "regionprops_shape",
+      [](int64_t h, int64_t w, int64_t n, std::uintptr_t labels, std::uintptr_t lut,
+         std::uintptr_t bbox, std::uintptr_t area, std::uintptr_t row_offset,
+         std::uintptr_t moments, std::uintptr_t perimeter_count, std::uintptr_t row_min,
+         std::uintptr_t row_max, std::uintptr_t hull, std::uintptr_t perimeter,
+         std::uintptr_t eccentricity, std::uintptr_t major, std::uintptr_t minor,
+         std::uintptr_t orientation, std::uintptr_t convex_area, std::uintptr_t stream) {
+        CELLRT_CHECK(h >= 0 && w >= 0 && n >= 0, "regionprops: invalid sizes H=", h, " W=", w,
+                     " N=", n);
+        const ShapeParams p{h, w, n};
+        py::gil_scoped_release release;
+        const ShapeAccum a{dev_ptr<const int64_t>(lut),        dev_ptr<const int64_t>(bbox),
+                           dev_ptr<const int64_t>(area),       dev_ptr<const int64_t>(row_offset),
+                           dev_ptr<rp_u64>(moments),           dev_ptr<rp_u64>(perimeter_count),
+                           dev_ptr<int32_t>(row_min),          dev_ptr<int32_t>(row_max),
+                           dev_ptr<int64_t>(hull)};
+        const ShapeOutput o{dev_ptr<double>(perimeter), dev_ptr<double>(eccentricity),
+                            dev_ptr<double>(major),     dev_ptr<double>(minor),
+                            dev_ptr<double>(orientation), dev_ptr<int64_t>(convex_area)};
+        throw_if_error("regionprops", regionprops_shape_cuda(p, dev_ptr<const int32_t>(labels),
+                                                             a, o, as_stream(stream)));
+      },
+      py::arg("height"), py::arg("width"), py::arg("num_rows"), py::arg("labels"),
+      py::arg("lut"), py::arg("bbox"), py::arg("area"), py::arg("row_offset"),
+      py::arg("moments"), py::arg("perimeter_count"), py::arg("row_min"), py::arg("row_max"),
+      py::arg("hull"), py::arg("perimeter"), py::arg("eccentricity"), py::arg("major"),
+      py::arg("minor"), py::arg("orientation"), py::arg("convex_area"), py::arg("stream"),
+      "Shape descriptors of the present labels (regionprops_shape.h).");
+  m.def(
       "regionprops_init",
       [](int64_t h, int64_t w, int64_t c, int64_t k, int64_t bins, std::uintptr_t count,
          std::uintptr_t sum_y, std::uintptr_t sum_x, std::uintptr_t bbox, std::uintptr_t sum_int,

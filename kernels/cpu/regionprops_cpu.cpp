@@ -211,6 +211,98 @@ Status regionprops_finalize_cpu(const RegionpropsParams& p, const RegionpropsAcc
   return Status::kOk;
 }
 
+namespace {
+
+bool valid_shape(const ShapeParams& p) {
+  return p.height >= 0 && p.width >= 0 && p.num_rows >= 0 && p.height < kShapeNoPixel &&
+         p.width < kShapeNoPixel;
+}
+
+void shape_init_and_finalize(const ShapeParams& p, const ShapeAccum& a, const ShapeOutput& o,
+                             bool finalize) {
+#if defined(CELLRT_WITH_OPENMP)
+#pragma omp parallel for schedule(dynamic, 16) if (p.num_rows >= 64)
+#endif
+  for (int64_t j = 0; j < p.num_rows; ++j) {
+    if (finalize) {
+      shape_finalize_element(p, a, o, j);
+    } else {
+      shape_init_element(p, a, j);
+    }
+  }
+}
+
+// Sum of k and of k^2 for k in [a, b).
+inline rp_u64 sum_range(int64_t a, int64_t b) {
+  return static_cast<rp_u64>((a + b - 1) * (b - a) / 2);
+}
+inline rp_u64 sum_squares_below(int64_t n) {  // 0^2 + ... + (n - 1)^2
+  return static_cast<rp_u64>((n - 1) * n * (2 * n - 1) / 6);
+}
+
+}  // namespace
+
+template <typename L>
+Status regionprops_shape_cpu(const ShapeParams& p, const L* labels, const ShapeAccum& a,
+                             const ShapeOutput& o) {
+  if (!valid_shape(p)) return Status::kInvalidArgument;
+  shape_init_and_finalize(p, a, o, false);
+  const int64_t w = p.width;
+  for (int64_t y = 0; y < p.height; ++y) {
+    const L* row = labels + y * w;
+    int64_t x = skip_equal(row, 0, w, L(0));
+    while (x < w) {
+      const L v = row[x];
+      const int64_t x1 = skip_equal(row, x + 1, w, v);
+      const int64_t j = a.lut[static_cast<int64_t>(v)];
+      if (j >= 0) {
+        const int64_t y0 = a.bbox[4 * j + 0], x0 = a.bbox[4 * j + 1];
+        const auto ly = static_cast<rp_u64>(y - y0);
+        const int64_t la = x - x0, lb = x1 - x0;  // local run [la, lb)
+        const rp_u64 len = static_cast<rp_u64>(lb - la), sx = sum_range(la, lb);
+        rp_u64* m = a.moments + 5 * j;
+        m[0] += ly * len;
+        m[1] += sx;
+        m[2] += ly * ly * len;
+        m[3] += sum_squares_below(lb) - sum_squares_below(la);
+        m[4] += ly * sx;
+        const int64_t r = a.row_offset[j] + static_cast<int64_t>(ly);
+        a.row_min[r] = std::min(a.row_min[r], static_cast<int32_t>(la));
+        a.row_max[r] = std::max(a.row_max[r], static_cast<int32_t>(lb - 1));
+        for (int64_t k = x; k < x1; ++k) {
+          const int cls = shape_perimeter_class(p, labels, y, k, v);
+          if (cls > 0) ++a.perimeter_count[3 * j + cls - 1];
+        }
+      }
+      x = skip_equal(row, x1, w, L(0));
+    }
+  }
+  shape_init_and_finalize(p, a, o, true);
+  return Status::kOk;
+}
+
+template <typename L>
+Status regionprops_shape_emulate_cpu(const ShapeParams& p, const L* labels, const int64_t* order,
+                                     const ShapeAccum& a, const ShapeOutput& o) {
+  if (!valid_shape(p)) return Status::kInvalidArgument;
+  shape_init_and_finalize(p, a, o, false);
+  const int64_t n = p.height * p.width;
+  for (int64_t k = 0; k < n; ++k) shape_accumulate_element(p, labels, a, order[k]);
+  shape_init_and_finalize(p, a, o, true);
+  return Status::kOk;
+}
+
+template Status regionprops_shape_cpu<int32_t>(const ShapeParams&, const int32_t*,
+                                               const ShapeAccum&, const ShapeOutput&);
+template Status regionprops_shape_cpu<int64_t>(const ShapeParams&, const int64_t*,
+                                               const ShapeAccum&, const ShapeOutput&);
+template Status regionprops_shape_emulate_cpu<int32_t>(const ShapeParams&, const int32_t*,
+                                                       const int64_t*, const ShapeAccum&,
+                                                       const ShapeOutput&);
+template Status regionprops_shape_emulate_cpu<int64_t>(const ShapeParams&, const int64_t*,
+                                                       const int64_t*, const ShapeAccum&,
+                                                       const ShapeOutput&);
+
 #define CELLRT_RP_INSTANTIATE(L, T)                                                            \
   template Status regionprops_accumulate_cpu<L, T>(const RegionpropsParams&, const L*, const T*, \
                                                    const int32_t*, const RegionpropsAccum&);    \

@@ -37,4 +37,18 @@ Status regionprops_finalize_cuda(const RegionpropsParams& p, const RegionpropsAc
                                                           out);
 }
 
+Status regionprops_shape_cuda(const ShapeParams& p, const int32_t* labels, const ShapeAccum& a,
+                              const ShapeOutput& out, cudaStream_t stream) {
+  if (p.height < 0 || p.width < 0 || p.num_rows < 0) return Status::kInvalidArgument;
+  if (p.num_rows == 0) return Status::kOk;
+  Status s = launch_grid_stride<shape_init_element>(p.num_rows, stream, p, a);
+  if (s != Status::kOk) return s;
+  if (p.height * p.width > 0) {
+    s = launch_grid_stride<shape_accumulate_element<int32_t>>(p.height * p.width, stream, p,
+                                                               labels, a);
+    if (s != Status::kOk) return s;
+  }
+  return launch_grid_stride<shape_finalize_element>(p.num_rows, stream, p, a, out);
+}
+
 }  // namespace cellrt

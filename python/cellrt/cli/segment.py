@@ -8,6 +8,8 @@ import sys
 
 from cellrt.cli.options import TileProgress, add_backend_argument, add_upscale_argument, note
 from cellrt.engine.api import get_engine
+from cellrt.engine.fit import pick_model
+from cellrt.runtime.package import shipped_models
 from cellrt.io.batch import plan_batch
 from cellrt.io.images import ImageError, read_file, select_planes
 from cellrt.io.outputs import check_output_folder, outputs_done, roi_zip_bytes, write_outputs
@@ -24,7 +26,9 @@ def add_parser(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing outputs (default: skip images whose outputs all exist, "
                         "so a cut-off run resumes where it stopped)")
-    p.add_argument("--model", default="nuclei-fluo", help="shipped model name or .cellrt file")
+    p.add_argument("--model", default="nuclei-fluo",
+                   help="shipped model name, .cellrt file, or auto: each image's shipped model "
+                        "picked by a glance at it (gray or fluorescence vs stained H&E)")
     p.add_argument("--tile-size", type=int, default=None,
                    help="tile core side in pixels, >= 64, or 0 for the whole image at once "
                         "(default: the model's)")
@@ -55,9 +59,33 @@ def _progress(i: int, n: int, name: str) -> None:
         sys.stderr.flush()
 
 
-def _segment_one(engine, args, name: str, stem: str, img, pixel_size) -> bool:
-    """Segment one plane and write its outputs; one line either way. True if it worked."""
+class _Engines:
+    """The engine of --model, or with --model auto the engine of each image's pick (each made
+    once, on first use); every engine reports calibration and tile progress."""
+
+    def __init__(self, args):
+        self.args, self.progress = args, TileProgress()
+
+    def get(self, model: str):
+        a = self.args
+        engine = get_engine(model, a.backend, a.threads, a.tile_size, a.upscale, a.flips,
+                            log=note)
+        engine.progress = self.progress
+        return engine
+
+    def for_image(self, img) -> tuple[object, str]:
+        """(engine, what the result line says about the model)."""
+        if self.args.model != "auto":
+            return self.get(self.args.model), ""
+        model, why = pick_model(img)
+        return self.get(model), f" (model {model}: {why})"
+
+
+def _segment_one(engines: _Engines, args, name: str, stem: str, img, pixel_size) -> bool:
+    """Segment one plane and write its outputs; one line either way (and one per warning).
+    True if it worked."""
     try:
+        engine, picked = engines.for_image(img)
         res = engine.segment(img, diameter=args.diameter, pixel_size=args.pixel_size)
         res.table = res.table.with_pixel_size(pixel_size)
         extra = {"_rois.zip": roi_zip_bytes(res.labels, res.table)} if args.roi_zip else None
@@ -68,7 +96,9 @@ def _segment_one(engine, args, name: str, stem: str, img, pixel_size) -> bool:
     extra = f", scale {res.scale:.2f}" if res.scale != 1 else ""
     extra += f" (median diameter {res.diameter:.0f} px)" if res.count else ""
     extra += f", {res.cut_objects} cut by the tile halo" if res.cut_objects else ""
-    print(f"{name}: {res.count} objects{extra}")
+    print(f"{name}: {res.count} objects{extra}{picked}")
+    for w in res.warnings:
+        print(f"cellrt segment: warning: {name}: {w}", file=sys.stderr)
     return True
 
 
@@ -76,11 +106,13 @@ def run_segment(args: argparse.Namespace) -> int:
     check_output_folder(args.outdir)  # before the model loads, not at the first file
     # Name collisions refuse the run here, before the model loads and before any write.
     items, errors = plan_batch(args.inputs, args.outdir, args.recursive)
-    # A bad model or backend fails once, before any file.
-    engine = get_engine(args.model, args.backend, args.threads, args.tile_size, args.upscale,
-                        args.flips, log=note)
-    progress = engine.progress = TileProgress()
-    engine.scale_for(args.diameter, args.pixel_size)  # a bad scale fails once, before any file
+    engines = _Engines(args)
+    progress = engines.progress
+    for model in shipped_models() if args.model == "auto" else [args.model]:
+        # A bad model, backend or scale fails once, before any file (auto: every shipped model
+        # may be picked, so each is checked).
+        if args.model != "auto" or args.diameter or args.pixel_size:
+            engines.get(model).scale_for(args.diameter, args.pixel_size)
     for e in errors:
         print(f"cellrt segment: error: {e}", file=sys.stderr)
     failed = len(errors)
@@ -103,7 +135,7 @@ def run_segment(args: argparse.Namespace) -> int:
             if suffix and not args.overwrite and outputs_done(args.outdir, item.stem + suffix):
                 skipped += 1
                 continue
-            failed += not _segment_one(engine, args, f"{f}{suffix}", item.stem + suffix, img,
+            failed += not _segment_one(engines, args, f"{f}{suffix}", item.stem + suffix, img,
                                        args.pixel_size or image.pixel_size)
     if skipped:
         print(f"skipped {skipped} of {len(items)} images whose outputs exist in {args.outdir} "

@@ -27,6 +27,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from cellrt import families
+from cellrt.engine.fit import fit_warnings
 from cellrt.engine.rescale import back_to_source, resize
 from cellrt.engine.result import SegmentResult, StageClock
 from cellrt.engine.schedule import ERRORS, Pipeline, Pools
@@ -213,7 +214,7 @@ class Engine:
         pass at that scale. Timings add up every pass."""
         if prep.scale != 1:
             with StageClock(result.timings)("stitch"):
-                return back_to_source(result, prep.source, prep.scale)
+                return self._checked(back_to_source(result, prep.source, prep.scale), prep)
         scale = 1.0
         rule = self.family.scale_rule
         if prep.probes is not None and not prep.settled:
@@ -222,12 +223,19 @@ class Engine:
         if scale == 1 and self.upscale:
             scale = prep.family.second_pass(result.table)
         if scale == 1:
-            return result
+            return self._checked(result, prep)
         again = self._resized(prep, scale)
         again.timings = result.timings
         out = self._run(again)
         with StageClock(out.timings)("stitch"):
-            return back_to_source(out, prep.raw, scale)
+            return self._checked(back_to_source(out, prep.raw, scale), prep)
+
+    def _checked(self, result: SegmentResult, prep: Prepared) -> SegmentResult:
+        """The result with the ways its image does not fit the model (cellrt.engine.fit)."""
+        raw = prep.raw if prep.source is None else prep.source
+        result.warnings = fit_warnings(self.config, raw[..., 0] if raw.shape[2] == 1 else raw,
+                                       result)
+        return result
 
     # -- public -------------------------------------------------------------------------------
 

@@ -59,12 +59,10 @@ def back_to_source(res: SegmentResult, raw: np.ndarray, scale: float) -> Segment
     instances measured again on the original intensities; score and class are the resized
     instance's."""
     labels, old = sample_labels(res.labels, raw.shape[:2])
-    props = ops.regionprops(labels, intensity=raw.astype(np.float32))
+    props = ops.regionprops(labels, intensity=raw.astype(np.float32), shape=True)
     # Rows of the resized table in the new id order (its rows are sorted by id).
     rows = np.searchsorted(res.table["id"], old)
     table = ObjectTable.from_columns(
-        {"id": props["label"], "area": props["area"], "bbox": props["bbox"],
-         "centroid": props["centroid"], "mean_intensity": props["mean_intensity"],
-         "score": res.table["score"][rows], "class": res.table["class"][rows]},
-        res.table.class_names)
+        {"id": props.pop("label"), **props, "score": res.table["score"][rows],
+         "class": res.table["class"][rows]}, res.table.class_names)
     return SegmentResult(labels, table, res.cut_objects, res.timings, scale=scale)

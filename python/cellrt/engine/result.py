@@ -21,6 +21,7 @@ class SegmentResult:
     cut_objects: int = 0  # foreground components larger than the tile halo (kept, but clipped)
     timings: dict = field(default_factory=dict)  # stage (STAGES) -> seconds spent on this image
     scale: float = 1.0  # != 1: segmented resized by this factor; labels and table at 1x
+    warnings: list = field(default_factory=list)  # ways the image does not fit the model
 
     @property
     def count(self) -> int:

@@ -9,6 +9,9 @@ Columns (N rows; coordinates in pixels of the image, y first; bbox half-open):
     centroid        float64 (N, 2)   (y, x) mean pixel coordinate
     bbox            int64 (N, 4)     (y0, x0, y1, x1)
     mean_intensity  float64 (N, C)   mean of each image channel over the instance
+    perimeter, eccentricity, major_axis_length, minor_axis_length, orientation, solidity
+                    float64 (N,)     shape (scikit-image's definitions, cellrt.ops.regionprops;
+                                     NaN where a table was built without them)
 
 With a known pixel size (`with_pixel_size`, read from OME-TIFF or ImageJ metadata), the exports
 add area_um2, centroid_y_um and centroid_x_um.
@@ -35,7 +38,15 @@ COLUMNS: dict[str, tuple[type, int | None]] = {
     "centroid": (np.float64, 2),
     "bbox": (np.int64, 4),
     "mean_intensity": (np.float64, None),
+    "perimeter": (np.float64, 1),
+    "eccentricity": (np.float64, 1),
+    "major_axis_length": (np.float64, 1),
+    "minor_axis_length": (np.float64, 1),
+    "orientation": (np.float64, 1),
+    "solidity": (np.float64, 1),
 }
+SHAPE_COLUMNS = ("perimeter", "eccentricity", "major_axis_length", "minor_axis_length",
+                 "orientation", "solidity")
 
 
 def _column(name: str, values, n: int | None) -> np.ndarray:
@@ -63,6 +74,7 @@ class ObjectTable:
     @classmethod
     def from_columns(cls, columns: dict, class_names=("nucleus",)) -> "ObjectTable":
         """Validate and type `columns` (every name of COLUMNS; "class" defaults to 1)."""
+        columns = {k: v for k, v in columns.items() if k != "area_convex"}  # solidity has it
         unknown = set(columns) - set(COLUMNS)
         if unknown:
             raise ValueError(f"ObjectTable: unknown columns {sorted(unknown)} "
@@ -74,6 +86,8 @@ class ObjectTable:
         values = dict(columns)
         values.setdefault("class", np.ones(n, np.int32))
         values.setdefault("mean_intensity", np.zeros((n, 0)))
+        for c in SHAPE_COLUMNS:
+            values.setdefault(c, np.full(n, np.nan))
         missing = [c for c in COLUMNS if c not in values]
         if missing:
             raise ValueError(f"ObjectTable: missing columns {missing}")
@@ -143,6 +157,8 @@ class ObjectTable:
                 "centroid_y": c["centroid"][:, 0], "centroid_x": c["centroid"][:, 1]}
         for i, name in enumerate(("bbox_y0", "bbox_x0", "bbox_y1", "bbox_x1")):
             flat[name] = c["bbox"][:, i]
+        for name in SHAPE_COLUMNS:
+            flat[name] = c[name]
         for i in range(self.channels):
             flat[f"mean_intensity_{i}"] = c["mean_intensity"][:, i]
         if self.pixel_size is not None:
@@ -165,6 +181,7 @@ class ObjectTable:
             cy, cx = c["centroid"][i]
             row = [int(c["id"][i]), cls, self.class_name(cls), f"{float(c['score'][i]):.4f}",
                    int(c["area"][i]), f"{cy:.3f}", f"{cx:.3f}", *map(int, c["bbox"][i])]
+            row += [f"{float(c[name][i]):.4f}" for name in SHAPE_COLUMNS]
             row += [f"{v:.4f}" for v in c["mean_intensity"][i]]
             if self.pixel_size is not None:
                 um = self.pixel_size

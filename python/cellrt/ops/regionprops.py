@@ -26,6 +26,19 @@ key                shape       meaning
                                go to the smallest class id; only if ``classes`` is given
 =================  ==========  ===========================================================
 
+With ``shape=True`` also (float64 unless noted; scikit-image's definitions, see
+kernels/include/cellrt/kernels/regionprops/regionprops_shape.h):
+
+=======================  ==================================================================
+``perimeter``            skimage ``perimeter`` (4-neighbourhood border, weighted steps)
+``eccentricity``         of the ellipse with the same second moments, 0 (circle) .. 1
+``major_axis_length``    4 sqrt(largest eigenvalue of the inertia tensor)
+``minor_axis_length``    4 sqrt(smallest eigenvalue)
+``orientation``          angle (radians) between the row axis and the major axis
+``area_convex``          pixels in the convex hull of the pixels (int64)
+``solidity``             ``area / area_convex``
+=======================  ==================================================================
+
 Same numbers as ``skimage.measure.regionprops_table(labels, intensity, properties=("label",
 "area", "bbox", "centroid", "intensity_mean"))``. Coordinates and counts are exact (integer sums);
 means are sums in float64 divided by the area, so they agree with a float64 reference to about
@@ -73,7 +86,30 @@ def _classes_array(op: str, classes, shape) -> np.ndarray:
     return np.ascontiguousarray(arr.astype(np.int32, copy=False))
 
 
-def regionprops(labels, intensity=None, classes=None, *, backend="auto"):
+SHAPE_KEYS = ("perimeter", "eccentricity", "major_axis_length", "minor_axis_length",
+              "orientation", "area_convex")
+
+
+def _dense(lab: np.ndarray) -> np.ndarray:
+    """Labels renumbered 1..N in value order when the values are sparse (a few huge ids), so
+    the shape kernel's lookup table stays small; else `lab` itself."""
+    if lab.size == 0 or int(lab.max()) <= 4 * lab.size + 65536:
+        return lab
+    values, inverse = np.unique(lab, return_inverse=True)
+    dense = inverse.reshape(lab.shape).astype(np.int64)
+    return dense if values[0] == 0 else dense + 1
+
+
+def _shape_cpu(lab: np.ndarray, out: dict) -> None:
+    dense = _dense(lab)
+    present = out["label"].astype(np.int64) if dense is lab else \
+        np.arange(1, len(out["label"]) + 1, dtype=np.int64)
+    values = _core.regionprops_shape(dense, present, out["bbox"], out["area"])
+    out.update(zip(SHAPE_KEYS, values))
+    out["solidity"] = out["area"] / np.maximum(out["area_convex"], 1)
+
+
+def regionprops(labels, intensity=None, classes=None, *, shape=False, backend="auto"):
     """Area, bounding box, centroid, mean intensity and majority class of every instance.
 
     Parameters
@@ -84,13 +120,17 @@ def regionprops(labels, intensity=None, classes=None, *, backend="auto"):
         Image whose per-channel mean is measured over each instance.
     classes : numpy.ndarray or torch.Tensor, shape (H, W), integer dtype, values >= 0, optional
         Per-pixel class ids voted over each instance.
+    shape : bool, default False
+        Also measure perimeter, eccentricity, axis lengths, orientation, convex area and
+        solidity (scikit-image's definitions).
     backend : {"auto", "cpu", "cuda"}, default "auto"
 
     Returns
     -------
     dict of numpy.ndarray or torch.Tensor
         Keys ``label, area, bbox, centroid`` and, when given the inputs, ``mean_intensity`` and
-        ``class``; one row per label present, sorted by label (see the module docstring).
+        ``class`` (and the shape keys); one row per label present, sorted by label (see the
+        module docstring).
 
     Raises
     ------
@@ -101,7 +141,7 @@ def regionprops(labels, intensity=None, classes=None, *, backend="auto"):
     """
     op = "regionprops"
     if _backend.resolve_backend(op, backend, is_cuda_tensor(labels)) == "cuda":
-        return _regionprops_cuda(labels, intensity, classes)
+        return _regionprops_cuda(labels, intensity, classes, shape)
     lab, lab_dtype = _label_array(op, labels, ndim=2)
     inten = None if intensity is None else _intensity_array(op, intensity, lab.shape)
     cls = None if classes is None else _classes_array(op, classes, lab.shape)
@@ -112,6 +152,8 @@ def regionprops(labels, intensity=None, classes=None, *, backend="auto"):
         out["mean_intensity"] = mean
     if majority is not None:
         out["class"] = majority
+    if shape:
+        _shape_cpu(lab, out)
     if is_torch(labels):
         import torch
 
@@ -119,7 +161,7 @@ def regionprops(labels, intensity=None, classes=None, *, backend="auto"):
     return out
 
 
-def _regionprops_cuda(labels, intensity, classes):
+def _regionprops_cuda(labels, intensity, classes, shape=False):
     import torch
 
     op = "regionprops"
@@ -186,4 +228,39 @@ def _regionprops_cuda(labels, intensity, classes):
         out["mean_intensity"] = mean
     if cls is not None:
         out["class"] = majority
+    if shape:
+        _shape_cuda(lab, present, out)  # lab and present in the kernel's label space
     return out
+
+
+def _shape_cuda(lab, present, out: dict) -> None:
+    """The shape keys on the GPU: lab int32 on the device, present its label values (bins)."""
+    import torch
+
+    dev = lab.device
+    n = present.numel()
+    i64 = dict(dtype=torch.int64, device=dev)
+    bins = int(lab.max()) + 1 if lab.numel() else 1
+    lut = torch.full((bins,), -1, **i64)
+    lut[present] = torch.arange(n, **i64)
+    heights = out["bbox"][:, 2] - out["bbox"][:, 0]
+    offset = torch.zeros(n + 1, **i64)
+    offset[1:] = torch.cumsum(heights, 0)
+    rows = int(offset[-1]) if n else 0
+    moments = torch.empty((n, 5), **i64)
+    perim = torch.empty((n, 3), **i64)
+    row_min = torch.empty(rows, dtype=torch.int32, device=dev)
+    row_max = torch.empty(rows, dtype=torch.int32, device=dev)
+    hull = torch.empty(16 * rows + 8 * n, **i64)
+    res = [torch.empty(n, dtype=torch.float64, device=dev) for _ in range(5)]
+    convex = torch.empty(n, **i64)
+    bbox, area = out["bbox"].contiguous(), out["area"].contiguous()
+    if n:
+        with cuda_launch(dev) as (cuda, stream):
+            cuda.regionprops_shape(lab.shape[0], lab.shape[1], n, lab.data_ptr(),
+                                   lut.data_ptr(), bbox.data_ptr(), area.data_ptr(),
+                                   offset.data_ptr(), moments.data_ptr(), perim.data_ptr(),
+                                   row_min.data_ptr(), row_max.data_ptr(), hull.data_ptr(),
+                                   *(r.data_ptr() for r in res), convex.data_ptr(), stream)
+    out.update(zip(SHAPE_KEYS, [*res, convex]))
+    out["solidity"] = area.to(torch.float64) / convex.clamp(min=1).to(torch.float64)

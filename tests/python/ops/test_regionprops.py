@@ -252,3 +252,80 @@ def test_regionprops_cuda_equals_cpu():
     classes = rng.integers(0, 4, lab.shape)
     got = ops.regionprops(*(torch.from_numpy(a).cuda() for a in (lab, inten, classes)))
     assert_same({k: v.cpu().numpy() for k, v in got.items()}, ops.regionprops(lab, inten, classes))
+
+
+SHAPE = ("perimeter", "eccentricity", "major_axis_length", "minor_axis_length", "orientation",
+         "area_convex", "solidity")
+
+
+def shapes_image(rng):
+    """Discs, ellipses at angles, lines, single pixels, a ring, a label in two pieces, labels
+    touching the image edge."""
+    from skimage.draw import ellipse
+
+    lab = nuclei(160, 190, 40, rng, rmin=1, rmax=16)
+    for k in range(12):
+        rr, cc = ellipse(rng.integers(0, 160), rng.integers(0, 190), rng.integers(2, 20),
+                         rng.integers(1, 9), shape=lab.shape, rotation=rng.uniform(-np.pi, np.pi))
+        lab[rr, cc] = 200 + k
+    lab[3:40, 100] = 300  # vertical line
+    lab[150, 10:60] = 301  # horizontal line
+    lab[77, 33] = 302  # one pixel
+    yy, xx = np.mgrid[:160, :190]
+    ring = ((yy - 80) ** 2 + (xx - 150) ** 2 <= 100) & ((yy - 80) ** 2 + (xx - 150) ** 2 > 30)
+    lab[ring] = 303
+    lab[0:5, 0:5] = 304
+    lab[20:25, 180:190] = 304  # same label, second piece
+    return lab
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_regionprops_shape_equals_skimage(seed):
+    lab = shapes_image(np.random.default_rng(seed))
+    got = ops.regionprops(lab, shape=True)
+    want = regionprops_ref(lab, shape=True)
+    np.testing.assert_array_equal(got["label"], want["label"])
+    np.testing.assert_array_equal(got["area_convex"], want["area_convex"])
+    for k in SHAPE:
+        if k == "orientation":  # an axis: -pi/2 and pi/2 are one angle (rounding picks either)
+            np.testing.assert_allclose(np.exp(2j * got[k]), np.exp(2j * want[k]), atol=1e-12)
+        else:
+            np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-12, err_msg=k)
+
+
+def test_regionprops_shape_device_element_in_any_order_equals_cpu_path():
+    lab = shapes_image(np.random.default_rng(3))
+    got = ops.regionprops(lab, shape=True)
+    order = np.random.default_rng(4).permutation(lab.size).astype(np.int64)
+    emulated = _core.testing.regionprops_shape_emulate(
+        lab, got["label"].astype(np.int64), got["bbox"], got["area"], order)
+    for k, v in zip(SHAPE[:-1], emulated):
+        np.testing.assert_array_equal(got[k], v, err_msg=k)  # integer sums: exactly equal
+
+
+def test_regionprops_shape_edge_cases():
+    empty = ops.regionprops(np.zeros((0, 5), np.int32), shape=True)
+    assert all(len(empty[k]) == 0 for k in SHAPE)
+    one = ops.regionprops(np.array([[0, 7]], np.int64), shape=True)
+    assert one["area_convex"].tolist() == [1] and one["solidity"].tolist() == [1.0]
+    assert one["eccentricity"].tolist() == [0.0] and one["perimeter"].tolist() == [0.0]
+    sparse = np.zeros((40, 40), np.int64)
+    sparse[5:15, 5:25] = 2**40
+    dense = (sparse > 0).astype(np.int32)
+    a, b = ops.regionprops(sparse, shape=True), ops.regionprops(dense, shape=True)
+    assert a["label"].tolist() == [2**40]
+    for k in SHAPE:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+    with pytest.raises(ValueError, match="missing from present"):
+        _core.regionprops_shape(dense, np.array([2], np.int64), np.array([[0, 0, 1, 1]]),
+                                np.array([1]))
+
+
+@pytest.mark.cuda
+def test_regionprops_shape_cuda_equals_cpu():
+    torch = pytest.importorskip("torch")
+    lab = shapes_image(np.random.default_rng(5))
+    got = ops.regionprops(torch.from_numpy(lab).cuda(), shape=True)
+    want = ops.regionprops(lab, shape=True)
+    for k in SHAPE:
+        np.testing.assert_allclose(got[k].cpu().numpy(), want[k], rtol=1e-12, atol=1e-12)

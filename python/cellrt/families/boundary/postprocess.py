@@ -118,7 +118,8 @@ def instances_from_maps(fg_prob: np.ndarray, dist: np.ndarray, type_prob: np.nda
     planes = [fg_prob.astype(np.float32)[..., None]]
     if intensity is not None:
         planes.insert(0, intensity.reshape(*intensity.shape[:2], -1).astype(np.float32))
-    props = ops.regionprops(labels, intensity=np.concatenate(planes, axis=2), classes=classes)
+    props = ops.regionprops(labels, intensity=np.concatenate(planes, axis=2), classes=classes,
+                            shape=True)
     means = np.asarray(props.pop("mean_intensity"))
     columns = {"id": props.pop("label"), **props, "score": means[:, -1]}
     if intensity is not None:

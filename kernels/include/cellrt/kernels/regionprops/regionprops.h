@@ -7,6 +7,7 @@
 
 #include "cellrt/kernels/common/status.h"
 #include "cellrt/kernels/regionprops/regionprops_params.h"
+#include "cellrt/kernels/regionprops/regionprops_shape.h"
 
 #if defined(CELLRT_WITH_CUDA)
 #include <cuda_runtime_api.h>
@@ -36,7 +37,22 @@ Status regionprops_finalize_cpu(const RegionpropsParams& p, const RegionpropsAcc
                                 const int64_t* present, int64_t num_present,
                                 const RegionpropsOutput& out);
 
+// Shape descriptors (regionprops_shape.h) of the present labels: initialises a, walks the image
+// run by run (one thread), finalizes every row (OpenMP). a.lut/bbox/area/row_offset are inputs.
+template <typename L>
+Status regionprops_shape_cpu(const ShapeParams& p, const L* labels, const ShapeAccum& a,
+                             const ShapeOutput& out);
+
+// The same with the GPU's atomic per-pixel element run over pixels in the given order (tests).
+template <typename L>
+Status regionprops_shape_emulate_cpu(const ShapeParams& p, const L* labels, const int64_t* order,
+                                     const ShapeAccum& a, const ShapeOutput& out);
+
 #if defined(CELLRT_WITH_CUDA)
+// labels int32; every pointer in a and out on the device.
+Status regionprops_shape_cuda(const ShapeParams& p, const int32_t* labels, const ShapeAccum& a,
+                              const ShapeOutput& out, cudaStream_t stream);
+
 Status regionprops_init_cuda(const RegionpropsParams& p, const RegionpropsAccum& acc,
                              cudaStream_t stream);
 // labels int32, intensity float (C channels, may be null if C = 0), classes int32 or null.
