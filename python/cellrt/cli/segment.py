@@ -4,6 +4,7 @@ per image; a bad file costs one line and the run goes on."""
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from cellrt.cli.options import TileProgress, add_backend_argument, add_upscale_argument, note
@@ -12,7 +13,7 @@ from cellrt.engine.fit import pick_model
 from cellrt.runtime.package import shipped_models
 from cellrt.io.batch import plan_batch
 from cellrt.io.images import ImageError, read_file, select_planes
-from cellrt.io.outputs import check_output_folder, outputs_done, roi_zip_bytes, write_outputs
+from cellrt.io.outputs import check_output_folder, outputs_done, write_stack_outputs
 
 
 def add_parser(sub) -> None:
@@ -46,8 +47,9 @@ def add_parser(sub) -> None:
                         "name from OME metadata (default: the image's only channel, or RGB)")
     p.add_argument("--z", default=None, metavar="max|mean|N|all",
                    help="z stacks: max or mean projection, plane N (from 0), or all (each plane "
-                        "segmented, outputs NAME_z000_*, ...); time series are segmented frame "
-                        "by frame (NAME_t000_*) (default: refuse a stack)")
+                        "segmented, the outputs a stack: (Z, H, W) labels, a z column); time "
+                        "series are segmented frame by frame (NAME_t000_*) (default: refuse a "
+                        "stack)")
     add_upscale_argument(p)
     add_backend_argument(p)
     p.set_defaults(func=run_segment)
@@ -81,25 +83,38 @@ class _Engines:
         return self.get(model), f" (model {model}: {why})"
 
 
-def _segment_one(engines: _Engines, args, name: str, stem: str, img, pixel_size) -> bool:
-    """Segment one plane and write its outputs; one line either way (and one per warning).
-    True if it worked."""
+def _segment_one(engines: _Engines, args, name: str, stem: str, images: list,
+                 pixel_size) -> bool:
+    """Segment one image, or each plane of a z stack (outputs written as a stack), and write
+    the outputs; one line per plane either way (and one per warning). True if it worked."""
+    results = []
     try:
-        engine, picked = engines.for_image(img)
-        res = engine.segment(img, diameter=args.diameter, pixel_size=args.pixel_size)
-        res.table = res.table.with_pixel_size(pixel_size)
-        extra = {"_rois.zip": roi_zip_bytes(res.labels, res.table)} if args.roi_zip else None
-        write_outputs(args.outdir, stem, img, res, extra)
+        for z, img in enumerate(images):
+            engine, picked = engines.for_image(img)
+            res = engine.segment(img, diameter=args.diameter, pixel_size=args.pixel_size)
+            res.table = res.table.with_pixel_size(pixel_size)
+            results.append(res)
+            plane = f"{name} z {z}" if len(images) > 1 else name
+            extra = f", scale {res.scale:.2f}" if res.scale != 1 else ""
+            extra += f" (median diameter {res.diameter:.0f} px)" if res.count else ""
+            extra += f", {res.cut_objects} cut by the tile halo" if res.cut_objects else ""
+            print(f"{plane}: {res.count} objects{extra}{picked}")
+            for w in res.warnings:
+                print(f"cellrt segment: warning: {plane}: {w}", file=sys.stderr)
+        write_stack_outputs(args.outdir, stem, images, results, args.roi_zip)
     except (ValueError, TypeError) as exc:
         print(f"cellrt segment: error: {name}: {exc}", file=sys.stderr)
         return False
-    extra = f", scale {res.scale:.2f}" if res.scale != 1 else ""
-    extra += f" (median diameter {res.diameter:.0f} px)" if res.count else ""
-    extra += f", {res.cut_objects} cut by the tile halo" if res.cut_objects else ""
-    print(f"{name}: {res.count} objects{extra}{picked}")
-    for w in res.warnings:
-        print(f"cellrt segment: warning: {name}: {w}", file=sys.stderr)
     return True
+
+
+def _stacks(planes: list) -> list:
+    """select_planes' [(suffix, image)] grouped into [(suffix, [images])]: the planes of one z
+    stack ("_z000", "_z001", ... of one time point) form one group, written as a stack."""
+    groups: dict[str, list] = {}
+    for suffix, img in planes:
+        groups.setdefault(re.sub(r"_z\d+$", "", suffix), []).append(img)
+    return list(groups.items())
 
 
 def run_segment(args: argparse.Namespace) -> int:
@@ -131,11 +146,11 @@ def run_segment(args: argparse.Namespace) -> int:
             print(f"cellrt segment: error: {exc}", file=sys.stderr)
             failed += 1
             continue
-        for suffix, img in planes:
+        for suffix, imgs in _stacks(planes):
             if suffix and not args.overwrite and outputs_done(args.outdir, item.stem + suffix):
                 skipped += 1
                 continue
-            failed += not _segment_one(engines, args, f"{f}{suffix}", item.stem + suffix, img,
+            failed += not _segment_one(engines, args, f"{f}{suffix}", item.stem + suffix, imgs,
                                        args.pixel_size or image.pixel_size)
     if skipped:
         print(f"skipped {skipped} of {len(items)} images whose outputs exist in {args.outdir} "

@@ -224,11 +224,15 @@ class Engine:
             scale = prep.family.second_pass(result.table)
         if scale == 1:
             return self._checked(result, prep)
-        again = self._resized(prep, scale)
-        again.timings = result.timings
-        out = self._run(again)
+        out = self._again(prep, scale, result.timings)
         with StageClock(out.timings)("stitch"):
             return self._checked(back_to_source(out, prep.raw, scale), prep)
+
+    def _again(self, prep: Prepared, scale: float, timings: dict) -> SegmentResult:
+        """A pass over prep's image at `scale`, its time added to `timings`."""
+        again = self._resized(prep, scale)
+        again.timings = timings
+        return self._run(again)
 
     def _checked(self, result: SegmentResult, prep: Prepared) -> SegmentResult:
         """The result with the ways its image does not fit the model (cellrt.engine.fit)."""

@@ -23,7 +23,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ScaleRule:
-    diameter: float  # median object diameter (px) in the training images: the working scale
+    diameter: float  # median annotated object diameter (px) of the training images
+    # The median diameter the model's own objects measure at the training scale (val images at
+    # their own scale). A model's instances need not be the annotations' size (they may run
+    # larger), so the probes' estimates are compared with this, like with like. None: diameter.
+    measured: float | None = None
     probes: tuple[float, ...] = (0.125, 0.25, 0.5)  # coarse probe scales, ascending, < 1
     min_diameter: float = 9.0  # probe px: smaller medians are not judged
     agree: float = 1.45  # two neighbouring probes agree within this ratio of estimates
@@ -40,6 +44,8 @@ class ScaleRule:
         if not self.agree > 1 or not self.min_diameter >= 0 or not 0 < self.shrink_below <= 1:
             raise ValueError("scale: need agree > 1, min_diameter >= 0 and 0 < shrink_below <= 1, "
                              f"got {self.agree!r}, {self.min_diameter!r}, {self.shrink_below!r}")
+        if self.measured is not None and not self.measured > 0:
+            raise ValueError(f"scale: measured must be > 0 or null, got {self.measured!r}")
         if self.pixel_size is not None and not self.pixel_size > 0:
             raise ValueError(f"scale: pixel_size must be > 0 or null, got {self.pixel_size!r}")
 
@@ -55,7 +61,8 @@ class ScaleRule:
         return cls(**d)
 
     def for_diameter(self, diameter: float) -> float:
-        """The scale that brings objects of `diameter` px to the training diameter."""
+        """The scale that brings nuclei of `diameter` px (as a person measures them) to the
+        training images' annotated diameter."""
         if not (isinstance(diameter, (int, float)) and math.isfinite(diameter) and diameter > 0):
             raise ValueError(f"diameter must be a positive number of pixels, got {diameter!r}")
         return self.diameter / float(diameter)
@@ -83,9 +90,9 @@ class ScaleRule:
         return None
 
     def shrink(self, estimate: float | None) -> float:
-        """The scale to segment at for an estimated diameter: < 1 when the objects are large
-        enough to shrink, else 1."""
+        """The scale to segment at for an estimated diameter (of the model's objects): < 1 when
+        the objects are large enough to shrink, else 1."""
         if estimate is None:
             return 1.0
-        scale = self.diameter / estimate
+        scale = (self.measured or self.diameter) / estimate
         return scale if scale < self.shrink_below else 1.0

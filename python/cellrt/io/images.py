@@ -130,6 +130,8 @@ def select_planes(f: ImageFile, channel: int | str | None = None, z: int | str |
     one element is refused: the message names the shape and the options.
     """
     data, axes = np.asarray(f.data), f.axes.upper()
+    if data.size == 0:
+        raise ImageError(f"{name}: empty image of shape {data.shape}")
     if len(axes) != data.ndim:  # tifffile's axes always match; arrays from elsewhere may not
         axes = "Q" * (data.ndim - 2) + "YX" if data.ndim >= 2 else axes
     shape = dict(zip(axes, data.shape))

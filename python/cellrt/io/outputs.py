@@ -78,9 +78,26 @@ def overlay_png_bytes(image: np.ndarray, labels: np.ndarray, table: ObjectTable)
     """The image with every object's outline in its class colour; where the image is bright
     under the outline (saturated nuclei) the colour is darkened so it stays visible. Models of
     several classes get a legend."""
+    return stack_overlay_png_bytes(image, [(labels, table)])
+
+
+def stack_overlay_png_bytes(image: np.ndarray, planes: list) -> bytes:
+    """overlay_png_bytes with the outlines of several planes' [(labels, table)] on one image
+    (a z stack's maximum projection)."""
     import cv2
 
     rgb = display_rgb(image)
+    for labels, table in planes:
+        _draw_outlines(rgb, labels, table)
+    if len(planes[0][1].class_names) > 1:
+        _legend(rgb, planes[0][1].class_names)
+    ok, png = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
+    if not ok:
+        raise ValueError("overlay: PNG encoding failed")
+    return png.tobytes()
+
+
+def _draw_outlines(rgb: np.ndarray, labels: np.ndarray, table: ObjectTable) -> None:
     cls_of = np.zeros(int(labels.max(initial=0)) + 1, dtype=np.int64)
     cls_of[np.asarray(table["id"], dtype=np.int64)] = np.asarray(table["class"], dtype=np.int64)
     edge = outlines(labels)
@@ -90,12 +107,6 @@ def overlay_png_bytes(image: np.ndarray, labels: np.ndarray, table: ObjectTable)
     bright = (under > 150) & (colour @ np.array([0.299, 0.587, 0.114]) > 150)
     colour[bright] *= 0.35
     rgb[edge] = colour.astype(np.uint8)
-    if len(table.class_names) > 1:
-        _legend(rgb, table.class_names)
-    ok, png = cv2.imencode(".png", np.ascontiguousarray(rgb[..., ::-1]))
-    if not ok:
-        raise ValueError("overlay: PNG encoding failed")
-    return png.tobytes()
 
 
 def polygons(labels: np.ndarray, table: ObjectTable):
@@ -123,6 +134,12 @@ def polygons(labels: np.ndarray, table: ObjectTable):
 def geojson_bytes(labels: np.ndarray, table: ObjectTable) -> bytes:
     """QuPath-compatible FeatureCollection: one detection polygon per instance (outer contour,
     pixel-corner coordinates x, y), with class and measurements."""
+    return json.dumps({"type": "FeatureCollection",
+                       "features": _features(labels, table)}).encode()
+
+
+def _features(labels: np.ndarray, table: ObjectTable, z: int | None = None) -> list:
+    """GeoJSON features of one plane (with the plane's z index in the properties, if any)."""
     feats = []
     for i, pts in polygons(labels, table):
         lid = int(table["id"][i])
@@ -137,14 +154,21 @@ def geojson_bytes(labels: np.ndarray, table: ObjectTable) -> bytes:
                 "classification": {"name": name},
                 "measurements": {"id": lid, "score": round(float(table["score"][i]), 4),
                                  "area": int(table["area"][i])},
+                **({} if z is None else {"plane": {"z": z}}),
             },
         })
-    return json.dumps({"type": "FeatureCollection", "features": feats}).encode()
+    return feats
 
 
 def roi_zip_bytes(labels: np.ndarray, table: ObjectTable) -> bytes:
     """Fiji/ImageJ RoiSet zip (ROI Manager > More > Open): one polygon ROI per object, named
     "<id>-<class name>", outlines as in the GeoJSON (needs roifile)."""
+    return stack_roi_zip_bytes([(labels, table)])
+
+
+def stack_roi_zip_bytes(planes: list) -> bytes:
+    """roi_zip_bytes of several planes [(labels, table)]: with more than one, each ROI is on its
+    z slice and named "z<z>-<id>-<class name>"."""
     try:
         from roifile import ImagejRoi, ROI_TYPE
     except ImportError:
@@ -153,12 +177,15 @@ def roi_zip_bytes(labels: np.ndarray, table: ObjectTable) -> bytes:
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for i, pts in polygons(labels, table):
-            lid = int(table["id"][i])
-            name = f"{lid:05d}-{table.class_name(int(table['class'][i]))}"
-            roi = ImagejRoi.frompoints(pts, name=name)
-            roi.roitype = ROI_TYPE.POLYGON
-            zf.writestr(f"{name}.roi", roi.tobytes())
+        for z, (labels, table) in enumerate(planes):
+            for i, pts in polygons(labels, table):
+                lid = int(table["id"][i])
+                name = f"{lid:05d}-{table.class_name(int(table['class'][i]))}"
+                if len(planes) > 1:
+                    name = f"z{z:03d}-{name}"
+                roi = ImagejRoi.frompoints(pts, name=name, z=z if len(planes) > 1 else None)
+                roi.roitype = ROI_TYPE.POLYGON
+                zf.writestr(f"{name}.roi", roi.tobytes())
     return buf.getvalue()
 
 
@@ -194,17 +221,45 @@ def outputs_done(outdir: str | Path, stem: str) -> bool:
     return all(p.is_file() for p in output_paths(outdir, stem))
 
 
+def _stack_csv(tables: list[ObjectTable]) -> bytes:
+    """The tables of a z stack's planes as one CSV with a leading z column."""
+    lines = []
+    for z, table in enumerate(tables):
+        rows = table.to_csv().decode().splitlines()
+        if not lines:
+            lines.append("z," + rows[0])
+        lines += [f"{z},{row}" for row in rows[1:]]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def write_outputs(outdir: str | Path, stem: str, image: np.ndarray, result,
-                  extra: dict[str, bytes] | None = None) -> list[Path]:
-    """All outputs of one image (`extra`: more {suffix: bytes}); every file is encoded before
-    any is written, and each is written atomically."""
+                  rois: bool = False) -> list[Path]:
+    """All outputs of one image (and its ROI set with `rois`); every file is encoded before any
+    is written, and each is written atomically."""
+    return write_stack_outputs(outdir, stem, [image], [result], rois)
+
+
+def write_stack_outputs(outdir: str | Path, stem: str, images: list, results: list,
+                        rois: bool = False) -> list[Path]:
+    """write_outputs of a z stack's planes (each segmented in 2-D): a (Z, H, W) labels TIFF,
+    one CSV with a z column, the outlines of every plane on the maximum projection, GeoJSON
+    features and ROIs carrying their plane. One plane: exactly write_outputs."""
     outdir = check_output_folder(outdir)
-    blobs = dict(zip(OUTPUT_SUFFIXES, (
-        labels_tiff_bytes(result.labels),
-        result.table.to_csv(),
-        overlay_png_bytes(image, result.labels, result.table),
-        geojson_bytes(result.labels, result.table))))
-    blobs.update(extra or {})
+    planes = [(r.labels, r.table) for r in results]
+    if len(results) == 1:
+        (labels, table), image = planes[0], images[0]
+        blobs = dict(zip(OUTPUT_SUFFIXES, (
+            labels_tiff_bytes(labels), table.to_csv(), overlay_png_bytes(image, labels, table),
+            geojson_bytes(labels, table))))
+    else:
+        feats = [f for z, (lab, tab) in enumerate(planes) for f in _features(lab, tab, z)]
+        blobs = dict(zip(OUTPUT_SUFFIXES, (
+            labels_tiff_bytes(np.stack([lab for lab, _ in planes])),
+            _stack_csv([tab for _, tab in planes]),
+            stack_overlay_png_bytes(np.max(np.stack(images), axis=0), planes),
+            json.dumps({"type": "FeatureCollection", "features": feats}).encode())))
+    if rois:
+        blobs["_rois.zip"] = stack_roi_zip_bytes(planes)
     paths = []
     for suffix, data in blobs.items():
         path = outdir / f"{stem}{suffix}"

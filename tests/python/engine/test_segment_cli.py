@@ -311,11 +311,24 @@ def test_segment_stacks_channels_and_pixel_size(tmp_path):
     errors = r.stderr.strip().splitlines()
     assert len(errors) == 2 and all("--channel" in e and "--z" in e for e in errors), errors
     assert not list(out.rglob("*_labels.tif"))
-    r = run_cli("segment", d / "stack.tif", "-o", out, "--z", "all", "--backend", "onnxruntime")
+    r = run_cli("segment", d / "stack.tif", "-o", out, "--z", "all", "--roi-zip",
+                "--backend", "onnxruntime")
     assert r.returncode == 0, r.stderr
-    assert sorted(p.name for p in out.glob("stack_z*_labels.tif")) == [
-        f"stack_z00{i}_labels.tif" for i in range(5)]
-    assert not tifffile.imread(out / "stack_z002_labels.tif").any()
+    # Every plane segmented, written as one stack.
+    labels = tifffile.imread(out / "stack_labels.tif")
+    direct = cellrt.segment(nuclei, backend="onnxruntime").labels
+    assert labels.shape == (5, *nuclei.shape) and not labels[2].any()
+    assert all(np.array_equal(labels[z], direct) for z in (0, 1, 3, 4))
+    rows = (out / "stack_objects.csv").read_text().splitlines()
+    assert rows[0].startswith("z,id,class,")
+    zs = [int(row.split(",")[0]) for row in rows[1:]]
+    assert zs == sorted(zs) and set(zs) == {0, 1, 3, 4} and len(zs) == 4 * direct.max()
+    gj = json.loads((out / "stack.geojson").read_text())
+    assert {f["properties"]["plane"]["z"] for f in gj["features"]} == {0, 1, 3, 4}
+    from roifile import ImagejRoi
+
+    rois = ImagejRoi.fromfile(out / "stack_rois.zip")
+    assert len(rois) == len(zs) and {r.z_position for r in rois} == {1, 2, 4, 5}
     r = run_cli("segment", d / "stack.tif", "-o", out / "max", "--z", "max",
                 "--backend", "onnxruntime")
     assert r.returncode == 0, r.stderr

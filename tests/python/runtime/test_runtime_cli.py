@@ -78,6 +78,10 @@ def test_bench_json(tmp_path, batch):
         assert r["megapixels_per_s"] == pytest.approx(r["images_per_s"] * 160 * 160 / 1e6,
                                                       rel=1e-2)
     assert "img/s" in proc.stdout
+    # What is being measured is said before each run, not only after it.
+    lines = proc.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("bench: onnxruntime at 160^2"))
+    assert start < next(i for i, line in enumerate(lines) if "img/s" in line)
 
 
 @pytest.mark.parametrize("args,msg", [
