@@ -105,6 +105,18 @@ def regionprops(
 ]:
     """Per-label (label, area, bbox, centroid, mean_intensity | None, majority class | None)."""
 
+def regionprops_shape(
+    labels: NDArray[Any], present: ArrayLike, bbox: ArrayLike, area: ArrayLike
+) -> tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.int64],
+]:
+    """(perimeter, eccentricity, major, minor, orientation, convex_area) per present label."""
+
 # ---- roi_align ----------------------------------------------------------------------------------
 
 def roi_align_forward(
@@ -278,6 +290,12 @@ class _Testing(ModuleType):
         *,
         order: ArrayLike,
     ) -> tuple[Any, ...]: ...
+    @staticmethod
+    def regionprops_shape_emulate(
+        labels: NDArray[Any], present: ArrayLike, bbox: ArrayLike, area: ArrayLike,
+        order: ArrayLike,
+    ) -> tuple[Any, ...]:
+        """regionprops_shape with the GPU's atomic per-pixel element run in `order`."""
     @staticmethod
     def roi_align_forward_elements(
         input: NDArray[Any],

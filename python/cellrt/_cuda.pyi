@@ -180,6 +180,30 @@ def regionprops_accumulate(
 ) -> None:
     """Add every pixel (int32 labels, float32 (H, W, C) intensity, int32 classes) to its label."""
 
+def regionprops_shape(
+    height: int,
+    width: int,
+    num_rows: int,
+    labels: int,
+    lut: int,
+    bbox: int,
+    area: int,
+    row_offset: int,
+    moments: int,
+    perimeter_count: int,
+    row_min: int,
+    row_max: int,
+    hull: int,
+    perimeter: int,
+    eccentricity: int,
+    major: int,
+    minor: int,
+    orientation: int,
+    convex_area: int,
+    stream: int,
+) -> None:
+    """Shape descriptors of the present labels (regionprops_shape.h)."""
+
 def regionprops_finalize(
     height: int,
     width: int,

@@ -47,7 +47,8 @@ def _summary(res, class_names: list[str]) -> dict:
 def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0,
              backend: str = "auto", upscale: bool = True, flips: bool = False) -> dict:
     """The report of `model` on `split` of the data set at `data`: {"model", "data", "split",
-    "seconds", "backend", "precision", "upscaled_images", "flips", "groups": {group: numbers}},
+    "seconds", "backend", "precision", "upscaled_images", "shrunk_images", "flips",
+    "groups": {group: numbers}},
     groups "all" and each modality of meta.csv."""
     import tifffile
 
@@ -59,7 +60,7 @@ def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0,
     classes = list(range(1, len(class_names) + 1)) if typed else None
     modality = modalities(root)
     groups: dict[str, DatasetMetrics] = {"all": DatasetMetrics(classes=classes)}
-    upscaled = 0
+    upscaled = shrunk = 0
     t0 = time.perf_counter()
     ids = read_split(root, [split])
     for sid in ids:
@@ -67,6 +68,7 @@ def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0,
         truth = tifffile.imread(root / "labels" / f"{sid}.tif")
         res = engine.segment(img)
         upscaled += res.scale > 1
+        shrunk += res.scale < 1
         kw = {}
         if typed:
             lut = np.zeros(res.labels.max(initial=0) + 1, dtype=np.int64)
@@ -81,7 +83,7 @@ def evaluate(model, data: str | Path, split: str, tile_size=None, threads=0,
     seconds = time.perf_counter() - t0
     return {"model": pkg.name, "data": str(root), "split": split, "seconds": round(seconds, 1),
             "backend": engine.backend.name, "precision": engine.backend.precision,
-            "upscaled_images": upscaled, "flips": flips,
+            "upscaled_images": upscaled, "shrunk_images": shrunk, "flips": flips,
             "groups": {k: _summary(m.result(), class_names) for k, m in groups.items()}}
 
 
@@ -89,7 +91,8 @@ def report_lines(rep: dict) -> list[str]:
     """The report as text lines: a table of the groups, the error anatomy, PQ per class."""
     lines = [f"model {rep['model']} on {rep['data']} [{rep['split']}] ({rep['seconds']} s, "
              f"{rep.get('backend')} {rep.get('precision')}; {rep.get('upscaled_images', 0)} "
-             "images segmented again at a larger scale for small nuclei"
+             "images segmented again at a larger scale for small nuclei, "
+             f"{rep.get('shrunk_images', 0)} shrunk for large ones"
              f"{'; maps averaged over 4 flips' if rep.get('flips') else ''})"]
     cols = ["images", "objects_true", "objects_pred", "ap50", "ap50_mean_per_image", "pq", "dq",
             "sq", "aji", "aji_plus", "dice", "mpq_plus"]
