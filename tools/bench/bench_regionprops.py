@@ -1,7 +1,10 @@
 """regionprops vs skimage.measure.regionprops_table: 2048^2 label image with ~2000 nuclei and a
 3-channel float32 intensity image; label, area, bbox, centroid and mean intensity. 2 threads.
 "match": label/area/bbox identical, centroids to 1e-12, means to float32 precision (skimage
-averages float32 pixels in float32, we sum in float64).
+averages float32 pixels in float32, we sum in float64). A second case adds the shape columns
+(shape=True: perimeter, eccentricity, axis lengths, orientation, convex area, solidity) against
+skimage's same properties ("match": convex areas identical, the rest to 1e-9 relative or
+1e-6 absolute: skimage takes sqrt of a rounding error for a 2-pixel object's minor axis).
 
     PYTHONPATH=python python tools/bench/bench_regionprops.py [--quick]
 """
@@ -18,6 +21,9 @@ except ImportError:  # run as a script: tools/bench is on sys.path
     import _timing
 
 PROPS = ("label", "area", "bbox", "centroid", "intensity_mean")
+SHAPE = {"label": "label", "perimeter": "perimeter", "eccentricity": "eccentricity",
+         "major_axis_length": "axis_major_length", "minor_axis_length": "axis_minor_length",
+         "orientation": "orientation", "area_convex": "area_convex", "solidity": "solidity"}
 
 
 def nuclei_labels(h: int, w: int, n: int, seed: int = 0) -> np.ndarray:
@@ -59,9 +65,21 @@ def run(quick: bool = False) -> list[dict]:
                                warmup=1)
     t_sk = _timing.median_ms(lambda: regionprops_table(lab, inten, properties=PROPS),
                              repeats=1 if quick else 3, warmup=0)
+    shape = ops.regionprops(lab, shape=True)
+    sk_shape = regionprops_table(lab, properties=tuple(SHAPE.values()))
+    match_shape = bool(np.array_equal(shape["area_convex"], sk_shape["area_convex"]) and all(
+        np.allclose(shape[k], sk_shape[v], rtol=1e-9, atol=1e-6)
+        for k, v in SHAPE.items() if k not in ("area_convex", "orientation")))
+    t_shape = _timing.median_ms(lambda: ops.regionprops(lab, shape=True),
+                                repeats=3 if quick else 10, warmup=1)
+    t_sk_shape = _timing.median_ms(lambda: regionprops_table(lab, properties=tuple(SHAPE.values())),
+                                   repeats=1, warmup=0)
     return [_timing.record("regionprops", f"2048x2048, {n} nuclei, 3-ch float32 intensity",
                            t_ours, "skimage.measure.regionprops_table", t_sk,
-                           match=matches(ours, table), threads=2)]
+                           match=matches(ours, table), threads=2),
+            _timing.record("regionprops", f"2048x2048, {n} nuclei, shape=True", t_shape,
+                           "skimage.measure.regionprops_table (shape props)", t_sk_shape,
+                           match=match_shape, threads=2)]
 
 
 if __name__ == "__main__":
