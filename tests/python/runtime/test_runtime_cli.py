@@ -99,9 +99,12 @@ def test_bench_errors(args, msg):
 def test_info_lists_backends():
     proc = run_cli("info")
     assert proc.returncode == 0
-    block = proc.stdout.split("network backends:")[1]
+    block = proc.stdout.split("network backends:")[1].split("shipped models")[0]
     for name in NAMES:
         assert name in block
     assert "onnxruntime  usable: fp32" in block
+    models = proc.stdout.split("shipped models (what they expect):")[1]
+    assert "nuclei-he    H&E brightfield, 3 channel(s)" in models and "0.25 µm/px" in models
     info = json.loads(run_cli("info", "--json").stdout)
     assert set(info["backends"]) == set(NAMES)
+    assert info["models"]["nuclei-fluo"]["modality"] == "fluorescence"
