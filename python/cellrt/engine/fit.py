@@ -81,7 +81,10 @@ def pick_model(image: np.ndarray) -> tuple[str, str]:
     """(shipped model name, why) for an image: the H&E model for what looks like an H&E
     section, the fluorescence model for everything else (it was trained on fluorescence, gray
     bright-field and purple-stained fields, and is the better choice there: docs/models.md)."""
-    lk = look(image)
+    return _pick(look(image))
+
+
+def _pick(lk: ImageLook) -> tuple[str, str]:
     models = _shipped_by_modality()
     he = next((m for k, m in models.items() if "H&E" in k), None)
     fluo = next((m for k, m in models.items() if "fluorescence" in k), None)
@@ -99,9 +102,9 @@ def _shipped_by_modality() -> dict[str, str]:
 def fit_warnings(config: PackageConfig, image: np.ndarray, result) -> list[str]:
     """One line per way the image or its result does not fit the model (none when it fits)."""
     out = []
-    lk = look(image)
+    lk = look(image)  # once per image: the pick below reads the same look
     expects = config.expects
-    better, _ = pick_model(image)
+    better, _ = _pick(lk)
     hint = f"; {better} fits this image better (--model {better})" if better != config.name \
         else ""
     if config.in_channels == 3 and lk.gray:
